@@ -1,0 +1,21 @@
+"""Specific errors with one-line messages; callers show ``str(error)`` to the user."""
+
+
+class EmotionCoreError(Exception):
+    """Base class: everything the core raises on bad input derives from it."""
+
+
+class InvalidImageError(EmotionCoreError):
+    """The bytes are not a decodable image (empty, truncated, not an image at all)."""
+
+
+class ImageTooLargeError(InvalidImageError):
+    """The image claims more pixels than we agree to decode (decompression-bomb guard)."""
+
+
+class DatasetLayoutError(EmotionCoreError):
+    """A dataset path is not laid out as <split>/<class>/<image> nor a fer2013.csv."""
+
+
+class ModelNotFoundError(EmotionCoreError):
+    """No model under the given name or path; the message lists the available ones."""

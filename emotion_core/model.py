@@ -1,0 +1,101 @@
+"""The CNN: build it, and save/load it as a self-describing run folder (model.keras + metadata.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is not our users' business
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+from emotion_core.errors import ModelNotFoundError  # noqa: E402
+from emotion_core.preprocess import INPUT_SIZE  # noqa: E402
+
+MODEL_FILE = "model.keras"
+METADATA_FILE = "metadata.json"
+
+
+def _conv_block(x: Any, filters: int, convs: int, dropout: float) -> Any:
+    for _ in range(convs):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    x = layers.MaxPooling2D()(x)
+    return layers.Dropout(dropout)(x) if dropout else x
+
+
+def _vgg(x: Any, num_classes: int) -> Any:
+    """VGG-style: four stages of two 3x3 convs with BatchNorm (32-64-128-256), ~1.8M params."""
+    for filters, dropout in ((32, 0.0), (64, 0.1), (128, 0.2), (256, 0.3)):
+        x = _conv_block(x, filters, convs=2, dropout=dropout)
+    x = layers.Flatten()(x)
+    x = layers.Dense(256, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Dropout(0.5)(x)
+    return layers.Dense(num_classes)(x)
+
+
+def _tiny(x: Any, num_classes: int) -> Any:
+    """A few thousand params: for tests and smoke runs, not for accuracy."""
+    x = _conv_block(x, 8, convs=1, dropout=0.0)
+    x = _conv_block(x, 16, convs=1, dropout=0.0)
+    x = layers.GlobalAveragePooling2D()(x)
+    return layers.Dense(num_classes)(x)
+
+
+ARCHITECTURES: dict[str, Callable[[Any, int], Any]] = {"vgg": _vgg, "tiny": _tiny}
+
+
+def build_model(architecture: str, num_classes: int, size: int = INPUT_SIZE) -> keras.Model:
+    """A model taking uint8-valued (n, size, size, 1) faces and returning class probabilities.
+
+    Scaling lives inside the model so training, the Predictor and exports cannot disagree on it.
+    Softmax is computed in float32 even under a mixed-precision policy.
+    """
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture '{architecture}'; choose one of {', '.join(ARCHITECTURES)}")
+    inputs = keras.Input((size, size, 1), name="face")
+    x = layers.Rescaling(1 / 255.0)(inputs)
+    logits = ARCHITECTURES[architecture](x, num_classes)
+    outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
+    return keras.Model(inputs, outputs, name=architecture)
+
+
+def save_run(run_dir: str | Path, model: keras.Model, metadata: dict[str, Any]) -> Path:
+    """Write model.keras and metadata.json atomically (temp file + rename): a kill leaves the old pair or the new."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=run_dir, suffix=".keras", delete=False) as tmp:
+        tmp_model = Path(tmp.name)
+    try:
+        model.save(tmp_model)
+        os.replace(tmp_model, run_dir / MODEL_FILE)
+    finally:
+        tmp_model.unlink(missing_ok=True)
+    write_json_atomic(run_dir / METADATA_FILE, metadata)
+    return run_dir
+
+
+def load_run(run_dir: str | Path) -> tuple[keras.Model, dict[str, Any]]:
+    """Load a run folder's model and metadata; the metadata's labels say what the outputs mean."""
+    run_dir = Path(run_dir)
+    model_path, meta_path = run_dir / MODEL_FILE, run_dir / METADATA_FILE
+    if not model_path.is_file() or not meta_path.is_file():
+        raise ModelNotFoundError(f"{run_dir} is not a model folder (needs {MODEL_FILE} and {METADATA_FILE})")
+    metadata = json.loads(meta_path.read_text())
+    model = keras.models.load_model(model_path, compile=False)
+    return model, metadata
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """JSON written beside its target then renamed over it, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)

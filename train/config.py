@@ -1,0 +1,59 @@
+"""The training configuration, shared by the CLI (argparse is built from it) and the dashboard's Train page."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    data: str = field(default="", metadata={"help": "dataset: folder or zip of <split>/<class>/<image>, or fer2013.csv"})
+    out: str = field(default="", metadata={"help": "run folder to write (default: runs/<architecture>-<time>)"})
+    architecture: str = field(default="vgg", metadata={"help": "vgg (accurate, ~1.8M params) or tiny (tests)"})
+    epochs: int = field(default=40, metadata={"help": "passes over the training split"})
+    batch_size: int = field(default=64, metadata={"help": "64 is as fast as 128 on 2 CPU cores and generalises better"})
+    learning_rate: float = field(default=2e-3, metadata={"help": "peak AdamW rate, reached after the warm-up"})
+    warmup_epochs: int = field(default=2, metadata={"help": "linear warm-up before the cosine decay"})
+    weight_decay: float = field(default=1e-4, metadata={"help": "AdamW decoupled weight decay"})
+    label_smoothing: float = field(default=0.1, metadata={"help": "FER2013 labels are noisy; smoothing helps"})
+    augment: bool = field(default=True, metadata={"help": "flips, shifts, small rotations/zoom, contrast"})
+    train_split: str = field(default="train", metadata={"help": "split to train on"})
+    val_split: str = field(default="test", metadata={"help": "split reported each epoch ('' for none)"})
+    precision: str = field(default="float32", metadata={"help": "float32, or mixed_bfloat16 (~1.5x faster on AVX512-BF16 CPUs)"})
+    seed: int = field(default=1, metadata={"help": "random seed for shuffling and augmentation"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> None:
+        """Raise ValueError with a one-line reason, before anything is launched."""
+        from emotion_core.model import ARCHITECTURES
+
+        if not self.data:
+            raise ValueError("--data is required")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture '{self.architecture}'; choose {', '.join(ARCHITECTURES)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch size must be at least 1")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError("learning rate must be between 0 and 1")
+        if self.precision not in ("float32", "mixed_bfloat16"):
+            raise ValueError("precision must be float32 or mixed_bfloat16")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One --flag per TrainConfig field, with its default and help text."""
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not MISSING else None
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=f.metadata["help"])
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(flag, type=kind, default=default, help=f"{f.metadata['help']} (default: {default})")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
