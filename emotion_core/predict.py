@@ -1,0 +1,88 @@
+"""The Predictor: an image or video frame in, faces with boxes and per-class probabilities out."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emotion_core.faces import Box, FaceDetector
+from emotion_core.model import load_run
+from emotion_core.preprocess import PreprocessConfig, faces_to_batch
+from emotion_core.registry import resolve_model
+
+
+@dataclass(frozen=True)
+class Face:
+    box: Box
+    scores: dict[str, float]
+
+    @property
+    def emotion(self) -> str:
+        return max(self.scores, key=self.scores.__getitem__)
+
+    @property
+    def confidence(self) -> float:
+        return self.scores[self.emotion]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of DESIGN.md's CLI contract."""
+        return {
+            "box": [int(v) for v in self.box],
+            "emotion": self.emotion,
+            "scores": {k: round(float(v), 4) for k, v in self.scores.items()},
+        }
+
+
+@dataclass
+class Predictor:
+    """One warm model plus a detector; safe to share between Streamlit sessions and the webcam thread."""
+
+    model: Any
+    metadata: dict[str, Any]
+    detector: FaceDetector = field(default_factory=FaceDetector)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def load(cls, model: str | Path | None = None) -> Predictor:
+        """Load a model by registered name or run-folder path (None: the shipped default)."""
+        loaded, metadata = load_run(resolve_model(model))
+        predictor = cls(loaded, metadata)
+        predictor.classify(np.zeros((1, predictor.input_size, predictor.input_size, 1), np.uint8))  # warm-up trace
+        return predictor
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.metadata["labels"])
+
+    @property
+    def input_size(self) -> int:
+        return int(self.metadata.get("input_size", 48))
+
+    @property
+    def preprocess_config(self) -> PreprocessConfig:
+        margin = self.metadata.get("preprocessing", {}).get("margin", PreprocessConfig.margin)
+        return PreprocessConfig(margin=margin, size=self.input_size)
+
+    def classify(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities (n, classes) for a uint8 batch of model inputs, in one call.
+
+        Keras models are not promised thread-safe, so calls are serialised; the direct call is
+        ~10x faster than ``model.predict`` for one small batch.
+        """
+        if len(faces) == 0:
+            return np.empty((0, len(self.labels)), np.float32)
+        with self._lock:
+            return np.asarray(self.model(faces.astype(np.float32), training=False))
+
+    def predict_boxes(self, image: np.ndarray, boxes: list[Box]) -> list[Face]:
+        """Classify given boxes (e.g. tracked from an earlier frame) in one batch."""
+        probabilities = self.classify(faces_to_batch(image, boxes, self.preprocess_config))
+        return [Face(box, dict(zip(self.labels, map(float, p)))) for box, p in zip(boxes, probabilities)]
+
+    def predict(self, image: np.ndarray) -> list[Face]:
+        """Detect every face in a BGR (or grey) image and classify them all, largest face first."""
+        return self.predict_boxes(image, self.detector.detect(image))

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("dataset")
+st.info("Coming soon.")

@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("photo")
+st.info("Coming soon.")

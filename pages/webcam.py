@@ -1,0 +1,4 @@
+import streamlit as st
+
+st.title("webcam")
+st.info("Coming soon.")
