@@ -1,0 +1,75 @@
+"""Shared fixtures: paths to ../shared data, tiny datasets made on the fly, and a tiny trained model."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+FACES_DIR = SHARED_DATA / "faces"
+
+
+@pytest.fixture(scope="session")
+def face_photos() -> list[Path]:
+    photos = sorted(FACES_DIR.glob("*.png"))
+    if len(photos) != 50:
+        pytest.skip(f"the 50 shared Yale photos are expected in {FACES_DIR}")
+    return photos
+
+
+def jpeg_bytes(image: np.ndarray) -> bytes:
+    return cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def fake_face(seed: int, label_index: int) -> np.ndarray:
+    """A 48x48 grey image whose brightness pattern depends on the class, so a tiny net can learn something."""
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 60, (48, 48), dtype=np.uint8)
+    image[:, label_index * 6 : label_index * 6 + 6] = 220
+    return image
+
+
+def make_dataset_files(per_class: dict[str, int], splits=("train", "test"), seed: int = 0) -> dict[str, bytes]:
+    """Member name -> JPEG bytes for a <split>/<class>/<image> layout."""
+    files = {}
+    for split in splits:
+        for index, (label, count) in enumerate(per_class.items()):
+            for i in range(count):
+                files[f"{split}/{label}/{i:03d}.jpg"] = jpeg_bytes(fake_face(seed + 1000 * index + i, index))
+    return files
+
+
+def write_zip(path: Path, files: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
+def write_folder(root: Path, files: dict[str, bytes]) -> Path:
+    for name, data in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_zip(tmp_path_factory) -> Path:
+    classes = {"angry": 6, "happy": 6, "sad": 6, "neutral": 6}
+    return write_zip(tmp_path_factory.mktemp("data") / "tiny.zip", make_dataset_files(classes))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, tiny_zip) -> Path:
+    """A tiny model trained for one epoch on tiny_zip: a real run folder, in seconds."""
+    from train.config import TrainConfig
+    from train.fit import fit
+
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    return fit(TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1, batch_size=8), run_dir)
