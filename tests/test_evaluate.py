@@ -1,0 +1,43 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from emotion_core.evaluate import score
+from tests.conftest import REPO
+
+
+def test_score_by_hand():
+    labels = ["a", "b", "c"]
+    y_true = np.array([0, 0, 1, 1, 1])
+    y_pred = np.array([0, 1, 1, 1, 2])  # c never occurs in the data but is predicted once
+    report = score(y_true, y_pred, labels)
+    assert report["accuracy"] == 0.6 and report["n"] == 5
+    assert set(report["per_class"]) == {"a", "b"}  # scored on the classes the data has
+    assert report["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
+    assert report["per_class"]["b"]["precision"] == 0.6667 and report["per_class"]["b"]["recall"] == 0.6667
+    assert report["confusion"] == [[1, 1, 0], [0, 2, 1]]
+
+
+def test_evaluate_cli_ends_with_the_json_line(tiny_run, tiny_zip):
+    done = subprocess.run(
+        [sys.executable, "-m", "train", "evaluate", "--data", str(tiny_zip), "--split", "test", "--model", str(tiny_run)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    report = json.loads(lines[-1])
+    assert report["n"] == 24 and 0 <= report["accuracy"] <= 1
+    assert set(report["per_class"]) == {"angry", "happy", "sad", "neutral"}
+    assert sum(map(sum, report["confusion"])) == 24
+    assert "precision" in done.stdout and "confusion (rows: true" in done.stdout
+
+
+def test_evaluate_cli_bad_dataset_is_one_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "train", "evaluate", "--data", str(tmp_path / "missing.zip")],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"error: no such dataset path: {tmp_path / 'missing.zip'}"

@@ -1,0 +1,65 @@
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from emotion_core.model import load_run
+from emotion_core.predict import Predictor
+from tests.conftest import REPO, fake_face
+from train.config import TrainConfig
+from train.fit import learning_rate_at
+
+
+def test_fit_writes_a_loadable_self_describing_run(tiny_run):
+    model, metadata = load_run(tiny_run)
+    assert metadata["labels"] == ["angry", "happy", "sad", "neutral"]
+    assert metadata["input_size"] == 48 and metadata["training"]["epochs"] == 1
+    assert set(metadata["metrics"]) >= {"accuracy", "per_class", "confusion"}
+    assert json.loads((tiny_run / "state.json").read_text())["status"] == "finished"
+    probabilities = np.asarray(model(np.zeros((2, 48, 48, 1), np.float32), training=False))
+    assert probabilities.shape == (2, 4)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-4)
+
+
+def test_predictor_loads_a_run_by_path(tiny_run):
+    predictor = Predictor.load(tiny_run)
+    batch = np.stack([fake_face(i, i % 4) for i in range(3)])[..., None]
+    assert predictor.classify(batch).shape == (3, 4)
+    assert predictor.labels == ["angry", "happy", "sad", "neutral"]
+
+
+def test_resume_continues_from_the_checkpoint(tiny_zip, tmp_path):
+    run = tmp_path / "run"
+    args = ["--data", str(tiny_zip), "--architecture", "tiny", "--epochs", "1", "--batch-size", "8", "--out", str(run)]
+    subprocess.run([sys.executable, "-m", "train", "fit", *args], cwd=REPO, check=True, capture_output=True)
+    first_rows = list(csv.DictReader((run / "log.csv").open()))
+    config = json.loads((run / "config.json").read_text())
+    config["epochs"] = 3  # as if the run had been cut off after epoch 1 of 3
+    (run / "config.json").write_text(json.dumps(config))
+
+    done = subprocess.run([sys.executable, "-m", "train", "fit", "--resume", str(run)], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    epochs_run = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("epoch ")]
+    assert "resuming" in done.stdout and epochs_run == ["2/3", "3/3"]
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"] and rows[0] == first_rows[0]
+    assert json.loads((run / "state.json").read_text()) | {"pid": 0} == {"status": "finished", "epoch": 3, "epochs": 3, "pid": 0}
+
+
+def test_fit_refuses_bad_settings_before_loading_anything(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "train", "fit", "--data", str(tmp_path / "nothing.zip"), "--epochs", "0"],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    # TensorFlow's C++ start-up lines may precede it on stderr; ours is the last line, and one line.
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error:") and "epochs" in done.stderr
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    config = TrainConfig(data="x", epochs=10, warmup_epochs=2, learning_rate=0.01)
+    rates = [learning_rate_at(e, config) for e in range(10)]
+    assert rates[0] < rates[1] < rates[2] == 0.01
+    assert all(a >= b for a, b in zip(rates[2:], rates[3:])) and rates[-1] < 0.001
