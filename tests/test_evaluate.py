@@ -41,3 +41,13 @@ def test_evaluate_cli_bad_dataset_is_one_line(tmp_path):
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == f"error: no such dataset path: {tmp_path / 'missing.zip'}"
+
+
+def test_dataset_missing_classes_is_scored_on_the_classes_it_has(tiny_run, tmp_path):
+    from tests.conftest import make_dataset_files, write_zip
+    from train.evaluate import evaluate
+
+    data = write_zip(tmp_path / "two.zip", make_dataset_files({"happiness": 3, "sadness": 2}, splits=("test",)))
+    report = evaluate(data, "test", tiny_run)
+    assert report["n"] == 5 and set(report["per_class"]) == {"happy", "sad"}
+    assert len(report["confusion"]) == 2 and len(report["confusion"][0]) == 4  # the model still chooses among 4
