@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
@@ -43,3 +45,42 @@ def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> n
 
 def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, labels: list[str]) -> dict[str, Any]:
     return score(y, predict_probabilities(model, x).argmax(axis=1), labels)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A misclassified sample, for the gallery of confident mistakes."""
+
+    ref: str  # file (or CSV line) in the dataset
+    true: str
+    predicted: str
+    confidence: float  # probability the model gave its (wrong) answer
+    face: np.ndarray  # the 48x48 uint8 model input
+
+
+def confident_mistakes(
+    x: np.ndarray, y: np.ndarray, probabilities: np.ndarray, labels: list[str], refs: list[str], limit: int = 24
+) -> list[Mistake]:
+    """The ``limit`` wrong answers the model was surest of: often label noise or look-alike classes."""
+    predicted = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y)
+    confidence = probabilities[wrong, predicted[wrong]]
+    order = wrong[np.argsort(-confidence, kind="stable")][:limit]
+    return [
+        Mistake(refs[i], labels[y[i]], labels[predicted[i]], float(probabilities[i, predicted[i]]), x[i, :, :, 0])
+        for i in order
+    ]
+
+
+def per_class_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """The report's per-class metrics as a table indexed by class."""
+    return pd.DataFrame.from_dict(report["per_class"], orient="index").rename_axis("class")
+
+
+def confusion_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """Long rows (true, predicted, count, share of the true class) for a heatmap."""
+    rows = []
+    for true, counts in zip(report["labels"], report["confusion"]):
+        total = sum(counts) or 1
+        rows += [(true, predicted, n, n / total) for predicted, n in zip(report["confusion_columns"], counts)]
+    return pd.DataFrame(rows, columns=["true", "predicted", "count", "share"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 from emotion_core.errors import ModelNotFoundError
 
@@ -40,3 +42,35 @@ def resolve_model(name_or_path: str | Path | None = None) -> Path:
     if path.is_file() and path.name == "model.keras":
         return path.parent
     raise ModelNotFoundError(f"no model '{name_or_path}'; available: {', '.join(models)} (or a run folder path)")
+
+
+def read_metadata(name_or_path: str | Path | None = None) -> dict[str, Any]:
+    """A model's metadata.json without loading the network: cheap enough for listings and the Home page."""
+    path = resolve_model(name_or_path) / "metadata.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ModelNotFoundError(f"cannot read {path}: {error}") from None
+
+
+def model_version(name_or_path: str | Path | None = None) -> float:
+    """model.keras's modification time: caches keyed on (name, version) notice a retrained or replaced model."""
+    try:
+        return (resolve_model(name_or_path) / "model.keras").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def model_summaries() -> list[dict[str, Any]]:
+    """One row per available model (name, architecture, accuracy, created); an unreadable one says why."""
+    rows = []
+    for name in list_models():
+        try:
+            meta = read_metadata(name)
+        except ModelNotFoundError as error:
+            rows.append({"model": name, "problem": str(error)})
+            continue
+        metrics = meta.get("metrics") or {}
+        rows.append({"model": name, "architecture": meta.get("architecture"), "accuracy": metrics.get("accuracy"),
+                     "created": meta.get("created")})
+    return rows

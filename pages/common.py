@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from emotion_core.datasets import Dataset, open_dataset
+from emotion_core.explore import default_data_path
 from emotion_core.predict import Predictor
 from emotion_core.registry import DEFAULT_NAME, list_models
 
 MODEL_KEY = "model_name"
+DATA_KEY = "data_path"
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
@@ -28,3 +31,21 @@ def model_picker() -> str:
     choice = st.sidebar.selectbox("Model", names, index=names.index(current), help="Shipped default or a trained run")
     st.session_state[MODEL_KEY] = choice
     return choice
+
+
+def data_picker(label: str = "Dataset path") -> str:
+    """Text box for a dataset (folder, zip or fer2013.csv); the path typed on one page carries to the others."""
+    current = st.session_state.get(DATA_KEY) or str(default_data_path())
+    path = st.text_input(label, current, help="A folder or .zip laid out as <split>/<class>/<image>, or a fer2013.csv")
+    st.session_state[DATA_KEY] = path.strip()
+    return path.strip()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Listing dataset…")
+def get_dataset(path: str, version: float) -> Dataset:
+    """One listing per (path, modification time), shared by all sessions without copying.
+
+    cache_resource, not cache_data: a fer2013.csv listing holds ~300 MB of pixel strings that must not be
+    pickled on every rerun. ``version`` is only part of the key: a replaced file gets a fresh listing.
+    """
+    return open_dataset(path)

@@ -1,4 +1,55 @@
+"""Home: what the app does and which model is active, described from its own metadata."""
+
+import pandas as pd
 import streamlit as st
 
-st.title("home")
-st.info("Coming soon.")
+from emotion_core.errors import EmotionCoreError
+from emotion_core.evaluate import per_class_frame
+from emotion_core.registry import model_summaries, read_metadata
+from pages.common import model_picker
+
+model_name = model_picker()
+
+st.title("Facial emotion recognition")
+st.markdown(
+    """
+Finds faces in photos or a live webcam stream and says which of seven emotions each one shows:
+angry, disgust, fear, happy, sad, surprise, neutral.
+
+- **Photo**: upload photos or take a snapshot; boxes, labels and probabilities per face, downloadable as CSV/JSON.
+- **Live webcam**: the same, frame by frame in the browser.
+- **Dataset explorer**: class balance and sample faces of a dataset (FER2013 layout, zip, folder or CSV).
+- **Train**: train a model in the background and watch its curves; finished runs join the model picker.
+- **Evaluate**: accuracy, per-class precision/recall/F1, confusion matrix and the most confident mistakes.
+
+The model picker in the sidebar applies to every page.
+"""
+)
+
+st.header(f"Active model: {model_name}")
+try:
+    metadata = read_metadata(model_name)
+except EmotionCoreError as error:
+    st.error(str(error))
+    st.stop()
+
+metrics = metadata.get("metrics") or {}
+training = metadata.get("training") or {}
+left, middle, right = st.columns(3)
+left.metric("Accuracy", f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "not measured",
+            help=f"on {metrics.get('n', '?')} held-out images" if metrics else None)
+middle.metric("Architecture", metadata.get("architecture", "unknown"))
+right.metric("Trained on", f"{training.get('train_images', '?')} images", help=training.get("data"))
+
+st.write("**Labels**, in output order:", ", ".join(metadata.get("labels", [])))
+st.caption(
+    f"Input {metadata.get('input_size', '?')}×{metadata.get('input_size', '?')} {metadata.get('color', '')}, "
+    f"preprocessing {metadata.get('preprocessing', {})}; created {metadata.get('created', 'unknown')}."
+)
+
+if metrics.get("per_class"):
+    st.subheader("Per-class results")
+    st.dataframe(per_class_frame(metrics), column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")})
+
+st.subheader("All models")
+st.dataframe(pd.DataFrame(model_summaries()), hide_index=True)

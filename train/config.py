@@ -57,3 +57,15 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+
+
+def config_to_argv(config: TrainConfig) -> list[str]:
+    """The --flags that ``add_config_arguments`` parses back into ``config``: how the UI launches the CLI."""
+    argv = []
+    for f in fields(TrainConfig):
+        flag, value = "--" + f.name.replace("_", "-"), getattr(config, f.name)
+        if isinstance(value, bool):
+            argv.append(flag if value else "--no-" + f.name.replace("_", "-"))
+        else:
+            argv += [flag, str(value)]
+    return argv

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from emotion_core.datasets import open_dataset
 from emotion_core.errors import DatasetLayoutError
-from emotion_core.evaluate import evaluate_arrays
+from emotion_core.evaluate import predict_probabilities, score
 from emotion_core.model import load_run
 from emotion_core.registry import resolve_model
 
 
+@dataclass
+class Evaluation:
+    """A report plus what it was computed from, per sample, for galleries and drill-downs."""
+
+    report: dict[str, Any]
+    labels: list[str]  # the model's classes: columns of ``probabilities``
+    refs: list[str]  # dataset file (or CSV line) of each scored sample
+    x: np.ndarray  # (n, 48, 48, 1) uint8 model inputs
+    y: np.ndarray  # true class index into ``labels``
+    probabilities: np.ndarray  # (n, len(labels))
+
+
 def evaluate(data: str | Path, split: str = "test", model: str | Path | None = None) -> dict[str, Any]:
     """The DESIGN.md report: accuracy, n, per_class, confusion (rows: true classes present; columns: model classes)."""
+    return evaluate_with_predictions(data, split, model).report
+
+
+def evaluate_with_predictions(data: str | Path, split: str = "test", model: str | Path | None = None) -> Evaluation:
+    """Like ``evaluate`` but keeps each sample's probabilities, e.g. to show the most confident mistakes."""
     keras_model, metadata = load_run(resolve_model(model))
     labels = list(metadata["labels"])
     dataset = open_dataset(data)
@@ -22,10 +42,13 @@ def evaluate(data: str | Path, split: str = "test", model: str | Path | None = N
     if unknown and len(unknown) == len({s.label for s in samples}):
         raise DatasetLayoutError(f"none of the classes in {data} ({', '.join(unknown)}) are known to the model")
     x, y, bad = dataset.load(samples, labels)
-    report = evaluate_arrays(keras_model, x, y, labels)
+    probabilities = predict_probabilities(keras_model, x)
+    report = score(y, probabilities.argmax(axis=1), labels)
     report["model"] = metadata.get("name", str(model))
     report["skipped"] = {"unreadable": [ref for ref, _ in bad], "unknown_classes": unknown}
-    return report
+    skipped = set(report["skipped"]["unreadable"])
+    refs = [s.ref for s in samples if s.label in labels and s.ref not in skipped]  # load() keeps these, in order
+    return Evaluation(report, labels, refs, x, y, probabilities)
 
 
 def format_report(report: dict[str, Any]) -> str:

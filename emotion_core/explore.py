@@ -1,0 +1,90 @@
+"""Dataset exploration for the Dataset page: where the data is, class balance, sample faces, unreadable files.
+
+Everything here works from a Dataset's listing except what must decode (sample faces, the scan for
+unreadable files), which is bounded or reports progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emotion_core.datasets import Dataset, Progress
+
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data" / "fer2013-sample"
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "emotion-uploads"
+
+Unreadable = tuple[str, str]  # (file, one-line reason)
+
+
+def default_data_path() -> Path:
+    """$EMOTION_DATA when set (e.g. the full FER2013 zip), else the small sample committed in the repo."""
+    return Path(os.environ.get("EMOTION_DATA") or SAMPLE_DATA)
+
+
+def data_version(path: str | Path) -> float:
+    """Modification time, so caches keyed on (path, version) notice a replaced file; 0 if it is missing."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def distribution(counts: pd.DataFrame) -> pd.DataFrame:
+    """Dataset.counts() (class x split) as long rows (split, class, images) for charts."""
+    long = counts.reset_index().melt(id_vars="class", var_name="split", value_name="images")
+    return long[["split", "class", "images"]]
+
+
+def imbalance_ratios(counts: pd.DataFrame) -> dict[str, float]:
+    """Per split: largest class over smallest (inf when a class has no images in that split)."""
+    ratios = {}
+    for split in counts.columns:
+        column = counts[split]
+        ratios[split] = float(column.max() / column.min()) if column.min() else float("inf")
+    return ratios
+
+
+def sample_faces(
+    dataset: Dataset, split: str, label: str, count: int, seed: int
+) -> tuple[list[tuple[str, np.ndarray]], list[Unreadable]]:
+    """Up to ``count`` random faces of one class as (file, 48x48 image), plus the files that failed to decode."""
+    candidates = [s for s in dataset.split_samples(split) if s.label == label]
+    chosen = random.Random(seed).sample(candidates, min(count, len(candidates)))
+    x, _, bad = dataset.load(chosen, [label])  # one open zip for all of them
+    failed = {ref for ref, _ in bad}
+    refs = [s.ref for s in chosen if s.ref not in failed]  # load() keeps the readable ones, in order
+    return [(ref, face[:, :, 0]) for ref, face in zip(refs, x)], bad
+
+
+def find_unreadable(dataset: Dataset, split: str, progress: Progress | None = None, chunk: int = 500) -> list[Unreadable]:
+    """Decode a whole split, keeping only the failures; chunked so memory stays small and progress moves."""
+    samples = dataset.split_samples(split)
+    bad: list[Unreadable] = []
+    for start in range(0, len(samples), chunk):
+        if progress:
+            progress(start, len(samples))
+        bad += dataset.load(samples[start : start + chunk], dataset.classes)[2]
+    if progress:
+        progress(len(samples), len(samples))
+    return bad
+
+
+def store_upload(data: bytes, suffix: str = ".zip") -> Path:
+    """Save uploaded bytes under a name derived from their hash, never the user's file name.
+
+    The same upload maps to the same file, so reruns of the page neither rewrite it nor pile up copies.
+    """
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    target = UPLOAD_DIR / f"{hashlib.sha256(data).hexdigest()[:24]}{suffix}"
+    if not target.exists():
+        with tempfile.NamedTemporaryFile(dir=UPLOAD_DIR, delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, target)
+    return target

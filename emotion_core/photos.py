@@ -1,0 +1,83 @@
+"""Per-photo work for the Photo page: decode, detect, classify, draw, and export results as CSV/JSON.
+
+Kept out of the page so it is testable without a Streamlit runtime, and so one bad file becomes an
+error record for that file instead of stopping the batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emotion_core.draw import draw_faces
+from emotion_core.errors import EmotionCoreError
+from emotion_core.io import decode_image
+from emotion_core.predict import Face, Predictor
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PhotoResult:
+    """One uploaded photo's answer: faces plus the annotated BGR image, or a one-line error."""
+
+    name: str
+    faces: list[Face] = field(default_factory=list)
+    annotated: np.ndarray | None = None  # BGR, boxes and labels drawn
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON record: {"image", "faces": [...]} or {"image", "error"}."""
+        if self.error is not None:
+            return {"image": self.name, "error": self.error}
+        return {"image": self.name, "faces": [face.to_dict() for face in self.faces]}
+
+
+def analyse_photo(predictor: Predictor, name: str, data: bytes) -> PhotoResult:
+    """Decode ``data`` by content, find and classify every face, draw them; never raises for a bad file."""
+    try:
+        image = decode_image(data)
+        faces = predictor.predict(image)
+    except EmotionCoreError as error:
+        return PhotoResult(name, error=str(error))
+    except Exception as error:  # one odd file must not cost the other uploads their answers
+        logger.exception("unexpected failure on %s", name)
+        return PhotoResult(name, error=f"unexpected {type(error).__name__}: {error}")
+    return PhotoResult(name, faces, draw_faces(image.copy(), faces))
+
+
+def face_scores(face: Face) -> pd.DataFrame:
+    """One face's probabilities as rows (emotion, probability), in the model's label order."""
+    return pd.DataFrame({"emotion": list(face.scores), "probability": [float(v) for v in face.scores.values()]})
+
+
+def results_json(results: list[PhotoResult]) -> str:
+    """All results as a JSON array of the CLI's per-image records."""
+    return json.dumps([result.to_dict() for result in results], indent=2)
+
+
+def results_csv(results: list[PhotoResult]) -> str:
+    """One row per face (image, face, box, emotion, a column per class); a no-face or failed image gets one row."""
+    rows: list[dict[str, Any]] = []
+    for result in results:
+        if result.error is not None or not result.faces:
+            rows.append({"image": result.name, "error": result.error or "no face found"})
+        for index, face in enumerate(result.faces):
+            record = face.to_dict()
+            box = dict(zip(("x", "y", "w", "h"), record["box"]))
+            rows.append({"image": result.name, "face": index, **box, "emotion": record["emotion"], **record["scores"]})
+    frame = pd.DataFrame(rows, columns=list(dict.fromkeys(["image", *_INTEGER_COLUMNS, "emotion", *_keys(rows), "error"])))
+    # Images without faces leave blanks in these columns; Int64 keeps the others as 3, not 3.0.
+    return frame.astype({c: "Int64" for c in _INTEGER_COLUMNS}).to_csv(index=False)
+
+
+_INTEGER_COLUMNS = ("face", "x", "y", "w", "h")
+
+
+def _keys(rows: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(key for row in rows for key in row))
