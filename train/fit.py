@@ -63,6 +63,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
             epochs=config.epochs,
             initial_epoch=start_epoch,
             verbose=0,
+            shuffle=False,  # the tf.data pipeline reshuffles every epoch itself
             callbacks=[
                 keras.callbacks.LearningRateScheduler(lambda epoch: learning_rate_at(epoch, config)),
                 keras.callbacks.CSVLogger(str(run_dir / LOG), append=True),
