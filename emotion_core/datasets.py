@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from emotion_core.errors import DatasetLayoutError, EmotionCoreError
+from emotion_core.errors import DatasetLayoutError, EmotionCoreError, InvalidImageError
 from emotion_core.io import decode_image
 from emotion_core.labels import EMOTIONS, canonical_label, ordered_labels
 from emotion_core.preprocess import INPUT_SIZE, to_model_input
@@ -23,6 +23,8 @@ from emotion_core.preprocess import INPUT_SIZE, to_model_input
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".pgm", ".tif", ".tiff"}
 # fer2013.csv's Usage column; PublicTest is what the zip calls "test".
 CSV_SPLITS = {"training": "train", "publictest": "test", "privatetest": "private_test"}
+# No face image is anywhere near this; a zip member claiming more is a zip bomb or not a dataset image.
+MAX_IMAGE_BYTES = 50 * 2**20
 LAYOUT_HELP = "expected <split>/<class>/<image> (e.g. train/happy/001.jpg) or a fer2013.csv"
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -73,10 +75,10 @@ class Dataset:
             return _csv_face(self._pixels[sample.ref], sample.ref)
         if self.kind == "zip":
             with zipfile.ZipFile(self.source) as archive:
-                data = archive.read(sample.ref)
-        else:
-            data = (self.source / sample.ref).read_bytes()
-        return to_model_input(decode_image(data))
+                return to_model_input(decode_image(read_member(archive, sample.ref)))
+        path = self.source / sample.ref
+        _check_size(sample.ref, path.stat().st_size)
+        return to_model_input(decode_image(path.read_bytes()))
 
     def load(
         self, samples: list[Sample], labels: list[str], progress: Progress | None = None
@@ -118,12 +120,23 @@ class _Reader:
     def __enter__(self) -> Callable[[Sample], np.ndarray]:
         if self.dataset.kind == "zip":
             self.archive = zipfile.ZipFile(self.dataset.source)
-            return lambda s: to_model_input(decode_image(self.archive.read(s.ref)))
+            return lambda s: to_model_input(decode_image(read_member(self.archive, s.ref)))
         return self.dataset.read_face
 
     def __exit__(self, *exc: object) -> None:
         if self.archive:
             self.archive.close()
+
+
+def read_member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A zip member's bytes, refusing members whose declared size is a zip bomb's before inflating them."""
+    _check_size(name, archive.getinfo(name).file_size)
+    return archive.read(name)
+
+
+def _check_size(name: str, size: int) -> None:
+    if size > MAX_IMAGE_BYTES:
+        raise InvalidImageError(f"{name} is {size:,} bytes, over the {MAX_IMAGE_BYTES:,} allowed for one image")
 
 
 def open_dataset(path: str | Path) -> Dataset:

@@ -101,3 +101,18 @@ def test_real_fer2013_zip_counts_without_decoding():
     assert counts.loc["disgust", "train"] == 436
     with zipfile.ZipFile(path) as archive:
         assert len([n for n in archive.namelist() if n.endswith(".jpg")]) == 28709 + 3589
+
+
+def test_zip_bomb_member_is_refused_before_inflating(tmp_path, monkeypatch):
+    import emotion_core.datasets as datasets
+
+    monkeypatch.setattr(datasets, "MAX_IMAGE_BYTES", 1_000_000)  # keep the bomb small enough to build in a test
+    files = make_dataset_files({"happy": 2}, splits=("train",))
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        archive.writestr("train/happy/bomb.jpg", b"\0" * 5_000_000)  # 5 MB of zeros deflate to ~5 kB
+    dataset = open_dataset(path)
+    x, y, bad = dataset.load(dataset.split_samples("train"), dataset.classes)
+    assert len(x) == 2 and bad[0][0] == "train/happy/bomb.jpg" and "over the 1,000,000 allowed" in bad[0][1]
