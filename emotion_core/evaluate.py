@@ -80,7 +80,8 @@ def per_class_frame(report: dict[str, Any]) -> pd.DataFrame:
 def confusion_frame(report: dict[str, Any]) -> pd.DataFrame:
     """Long rows (true, predicted, count, share of the true class) for a heatmap."""
     rows = []
-    for true, counts in zip(report["labels"], report["confusion"]):
+    for true, counts in zip(report["labels"], report["confusion"], strict=True):
         total = sum(counts) or 1
-        rows += [(true, predicted, n, n / total) for predicted, n in zip(report["confusion_columns"], counts)]
+        columns = report["confusion_columns"]
+        rows += [(true, predicted, n, n / total) for predicted, n in zip(columns, counts, strict=True)]
     return pd.DataFrame(rows, columns=["true", "predicted", "count", "share"])

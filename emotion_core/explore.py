@@ -60,10 +60,12 @@ def sample_faces(
     x, _, bad = dataset.load(chosen, [label])  # one open zip for all of them
     failed = {ref for ref, _ in bad}
     refs = [s.ref for s in chosen if s.ref not in failed]  # load() keeps the readable ones, in order
-    return [(ref, face[:, :, 0]) for ref, face in zip(refs, x)], bad
+    return [(ref, face[:, :, 0]) for ref, face in zip(refs, x, strict=True)], bad
 
 
-def find_unreadable(dataset: Dataset, split: str, progress: Progress | None = None, chunk: int = 500) -> list[Unreadable]:
+def find_unreadable(
+    dataset: Dataset, split: str, progress: Progress | None = None, chunk: int = 500
+) -> list[Unreadable]:
     """Decode a whole split, keeping only the failures; chunked so memory stays small and progress moves."""
     samples = dataset.split_samples(split)
     bad: list[Unreadable] = []

@@ -69,9 +69,11 @@ def results_csv(results: list[PhotoResult]) -> str:
             rows.append({"image": result.name, "error": result.error or "no face found"})
         for index, face in enumerate(result.faces):
             record = face.to_dict()
-            box = dict(zip(("x", "y", "w", "h"), record["box"]))
+            box = dict(zip(("x", "y", "w", "h"), record["box"], strict=True))
             rows.append({"image": result.name, "face": index, **box, "emotion": record["emotion"], **record["scores"]})
-    frame = pd.DataFrame(rows, columns=list(dict.fromkeys(["image", *_INTEGER_COLUMNS, "emotion", *_keys(rows), "error"])))
+    frame = pd.DataFrame(
+        rows, columns=list(dict.fromkeys(["image", *_INTEGER_COLUMNS, "emotion", *_keys(rows), "error"]))
+    )
     # Images without faces leave blanks in these columns; Int64 keeps the others as 3, not 3.0.
     return frame.astype({c: "Int64" for c in _INTEGER_COLUMNS}).to_csv(index=False)
 

@@ -29,13 +29,19 @@ def class_counts(path: str, version: float) -> pd.DataFrame:
 
 def distribution_chart(long: pd.DataFrame, split: str) -> alt.Chart:
     rows = long[long["split"] == split]
-    bars = alt.Chart(rows).mark_bar().encode(
-        x=alt.X("class:N", sort=None, title=None),
-        y=alt.Y("images:Q"),
-        color=alt.Color("class:N", sort=None, legend=None),
-        tooltip=["class", "images"],
+    bars = (
+        alt.Chart(rows)
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", sort=None, title=None),
+            y=alt.Y("images:Q"),
+            color=alt.Color("class:N", sort=None, legend=None),
+            tooltip=["class", "images"],
+        )
     )
-    return (bars + bars.mark_text(dy=-6).encode(text="images:Q", color=alt.value("gray"))).properties(title=split, height=260)
+    return (bars + bars.mark_text(dy=-6).encode(text="images:Q", color=alt.value("gray"))).properties(
+        title=split, height=260
+    )
 
 
 def choose_source() -> str:
@@ -89,7 +95,7 @@ splits.metric("Splits", ", ".join(dataset.splits))
 
 st.subheader("Class distribution")
 long = distribution(counts)
-for column, split in zip(st.columns(len(dataset.splits)), dataset.splits):
+for column, split in zip(st.columns(len(dataset.splits)), dataset.splits, strict=True):
     column.altair_chart(distribution_chart(long, split), key=f"distribution-{split}")
 ratios = imbalance_ratios(counts)
 st.write(
@@ -115,7 +121,9 @@ scans = st.session_state.setdefault("unreadable_scans", {})
 scan_key = (path, version, split)
 if st.button(f"Decode every image in {split} to find unreadable ones"):
     bar = st.progress(0.0, text="Decoding…")
-    scans[scan_key] = find_unreadable(dataset, split, lambda done, n: bar.progress(done / max(n, 1), text=f"Decoding {done:,}/{n:,}"))
+    scans[scan_key] = find_unreadable(
+        dataset, split, lambda done, n: bar.progress(done / max(n, 1), text=f"Decoding {done:,}/{n:,}")
+    )
     bar.empty()
 if scan_key in scans:
     show_unreadable(scans[scan_key], f"all {int(counts[split].sum()):,} images of {split}")

@@ -1,4 +1,97 @@
+"""Evaluate: score the chosen model on a dataset split; per-class metrics, confusion matrix, confident mistakes."""
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
-st.title("evaluate")
-st.info("Coming soon.")
+from emotion_core.errors import EmotionCoreError
+from emotion_core.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
+from emotion_core.explore import data_version
+from emotion_core.registry import model_version
+from pages.common import data_picker, get_dataset, model_picker
+from train.evaluate import evaluate_with_predictions
+
+GALLERY_SIZE = 24
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def evaluation(model: str, model_stamp: float, data: str, data_stamp: float, split: str) -> tuple[dict, list[Mistake]]:
+    """Cached per (model, data, split); the stamps (modification times) make a retrained model or new data count."""
+    result = evaluate_with_predictions(data, split, model)
+    mistakes = confident_mistakes(result.x, result.y, result.probabilities, result.labels, result.refs, GALLERY_SIZE)
+    return result.report, mistakes  # not the per-sample arrays: the cache pickles what it keeps
+
+
+def confusion_chart(frame: pd.DataFrame) -> alt.Chart:
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:N", sort=None, title="predicted"),
+        y=alt.Y("true:N", sort=None, title="true"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), title="share of row"),
+        tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%")],
+    )
+    text = base.mark_text().encode(
+        text="count:Q",
+        color=alt.condition(alt.datum.share > 0.5, alt.value("white"), alt.value("black")),
+    )
+    return (cells + text).properties(height=360)
+
+
+model_name = model_picker()
+st.title("Evaluate")
+path = data_picker()
+stamp = data_version(path)
+try:
+    dataset = get_dataset(path, stamp)
+except EmotionCoreError as error:
+    st.error(str(error))
+    st.stop()
+
+splits = dataset.splits
+split = st.selectbox("Split", splits, index=splits.index("test") if "test" in splits else 0)
+key = (model_name, model_version(model_name), path, stamp, split)
+if st.button(f"Evaluate '{model_name}' on {split}", type="primary"):
+    st.session_state.evaluated = key
+if st.session_state.get("evaluated") != key:
+    st.info(f"{len(dataset.split_samples(split)):,} images in {split}. Every one is decoded and classified.")
+    st.stop()
+
+try:
+    with st.spinner(f"Classifying {split}…", show_time=True):
+        report, mistakes = evaluation(*key)
+except (EmotionCoreError, ValueError, OSError) as error:
+    st.error(f"Cannot evaluate: {error}")
+    st.stop()
+
+accuracy, count, skipped = st.columns(3)
+accuracy.metric("Accuracy", f"{report['accuracy']:.1%}")
+count.metric("Images", f"{report['n']:,}")
+skipped.metric("Skipped", len(report["skipped"]["unreadable"]), help="unreadable files")
+if report["skipped"]["unknown_classes"]:
+    st.warning(f"Classes the model does not know were left out: {', '.join(report['skipped']['unknown_classes'])}")
+
+st.subheader("Per class")
+st.dataframe(
+    per_class_frame(report),
+    column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
+)
+
+st.subheader("Confusion matrix")
+st.altair_chart(confusion_chart(confusion_frame(report)), key="confusion")
+
+st.subheader("Most confident mistakes")
+if mistakes:
+    st.image(
+        [m.face for m in mistakes], caption=[f"{m.true} → {m.predicted} {m.confidence:.0%}" for m in mistakes], width=96
+    )
+    with st.expander("Files"):
+        st.dataframe(
+            pd.DataFrame(
+                [(m.ref, m.true, m.predicted, m.confidence) for m in mistakes],
+                columns=["file", "true", "predicted", "confidence"],
+            ),
+            hide_index=True,
+        )
+else:
+    st.success("No mistakes.")

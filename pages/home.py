@@ -36,8 +36,11 @@ except EmotionCoreError as error:
 metrics = metadata.get("metrics") or {}
 training = metadata.get("training") or {}
 left, middle, right = st.columns(3)
-left.metric("Accuracy", f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "not measured",
-            help=f"on {metrics.get('n', '?')} held-out images" if metrics else None)
+left.metric(
+    "Accuracy",
+    f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "not measured",
+    help=f"on {metrics.get('n', '?')} held-out images" if metrics else None,
+)
 middle.metric("Architecture", metadata.get("architecture", "unknown"))
 right.metric("Trained on", f"{training.get('train_images', '?')} images", help=training.get("data"))
 
@@ -49,7 +52,10 @@ st.caption(
 
 if metrics.get("per_class"):
     st.subheader("Per-class results")
-    st.dataframe(per_class_frame(metrics), column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")})
+    st.dataframe(
+        per_class_frame(metrics),
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("precision", "recall", "f1")},
+    )
 
 st.subheader("All models")
 st.dataframe(pd.DataFrame(model_summaries()), hide_index=True)

@@ -76,7 +76,9 @@ failed = sum(r.error is not None for r in results)
 st.write(f"{len(results)} photo(s), {found} face(s)" + (f", {failed} unreadable" if failed else ""))
 csv_column, json_column = st.columns(2)
 csv_column.download_button("Download CSV", results_csv(results), "emotions.csv", "text/csv", on_click="ignore")
-json_column.download_button("Download JSON", results_json(results), "emotions.json", "application/json", on_click="ignore")
+json_column.download_button(
+    "Download JSON", results_json(results), "emotions.json", "application/json", on_click="ignore"
+)
 
 for position, result in enumerate(results):
     show_result(position, result)

@@ -1,4 +1,149 @@
+"""Train: configure and launch a background training run, then watch, cancel or resume it."""
+
+import altair as alt
+import pandas as pd
 import streamlit as st
 
-st.title("train")
-st.info("Coming soon.")
+from emotion_core.model import ARCHITECTURES
+from pages.common import data_picker, model_picker
+from train import launcher
+from train.config import TrainConfig
+
+REFRESH_S = 2.0
+DEFAULTS = TrainConfig()
+
+
+def curve_chart(log: pd.DataFrame, metric: str) -> alt.Chart:
+    return (
+        alt.Chart(launcher.curves(log, metric))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=metric),
+            color="split:N",
+            tooltip=["epoch", "split", alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(title=metric, height=240)
+    )
+
+
+def config_form() -> TrainConfig | None:
+    """The launch form over TrainConfig's main fields; returns a config when submitted."""
+    with st.form("train"):
+        data = data_picker("Dataset (folder, zip or fer2013.csv)")
+        left, right = st.columns(2)
+        architecture = left.selectbox("Architecture", list(ARCHITECTURES), help=field_help("architecture"))
+        epochs = right.number_input("Epochs", 1, 500, DEFAULTS.epochs, help=field_help("epochs"))
+        batch_size = left.number_input("Batch size", 1, 1024, DEFAULTS.batch_size, help=field_help("batch_size"))
+        learning_rate = right.number_input(
+            "Learning rate",
+            1e-6,
+            0.5,
+            DEFAULTS.learning_rate,
+            format="%.5f",
+            step=1e-4,
+            help=field_help("learning_rate"),
+        )
+        augment = st.checkbox("Augmentation", DEFAULTS.augment, help=field_help("augment"))
+        if not st.form_submit_button("Start training", type="primary"):
+            return None
+    return TrainConfig(
+        data=data,
+        architecture=architecture,
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        learning_rate=float(learning_rate),
+        augment=augment,
+    )
+
+
+def field_help(name: str) -> str:
+    return TrainConfig.__dataclass_fields__[name].metadata["help"]
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "ETA after the first epoch"
+    minutes, secs = divmod(int(seconds), 60)
+    return f"ETA {minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"ETA {minutes}m {secs:02d}s"
+
+
+def show_run(run_dir: str) -> None:
+    """Progress, curves and controls of one run; reruns itself every few seconds while the run is alive."""
+    run = launcher.run_status(run_dir)
+    if run.alive:
+        st.progress(
+            run.epoch / max(run.epochs, 1),
+            text=f"{run.status}: epoch {run.epoch}/{run.epochs} · {format_eta(run.eta_s)}",
+        )
+        if st.button("Cancel run", key="cancel"):
+            launcher.cancel(run.run_dir)
+            st.rerun()
+    else:
+        show_outcome(run)
+    log = launcher.read_log(run.run_dir)
+    if len(log):
+        loss, accuracy = st.columns(2)
+        loss.altair_chart(curve_chart(log, "loss"), key="curve-loss")
+        accuracy.altair_chart(curve_chart(log, "accuracy"), key="curve-accuracy")
+    if st.session_state.get("watched_alive") and not run.alive:
+        st.session_state.watched_alive = False
+        st.rerun()  # finished or died: refresh the whole page (form, model picker) once
+    st.session_state.watched_alive = run.alive
+
+
+def show_outcome(run: launcher.RunStatus) -> None:
+    text = f"{run.name}: {run.status} after epoch {run.epoch}/{run.epochs}"
+    if run.status == "finished":
+        st.success(f"{text}. It is now in the sidebar's model picker; score it on the Evaluate page.")
+        return
+    if run.status == "failed":
+        st.error(text)
+    elif run.status == "interrupted":
+        st.warning(f"{text}: the process ended before the run did.")
+    else:
+        st.info(text)
+    tail = launcher.output_tail(run.run_dir)
+    if tail:
+        st.code(tail, language=None)
+    if run.resumable and st.button("Resume run", key="resume", help="continue from the last finished epoch"):
+        try:
+            launcher.resume(run.run_dir)
+        except launcher.LaunchError as error:
+            st.error(str(error))
+            return
+        st.rerun()
+
+
+model_picker()
+st.title("Train")
+st.caption(
+    "Training runs in the background: it continues if you leave this page or close the browser. One run at a time."
+)
+
+config = config_form()
+if config is not None:
+    try:
+        started = launcher.launch(config)
+    except launcher.LaunchError as error:
+        st.error(str(error))
+    else:
+        st.success(f"Started run '{started.name}' (pid {started.pid}).")
+        st.session_state.watched_run = started.name
+
+runs = launcher.list_runs()
+if not runs:
+    st.info("No runs yet.")
+    st.stop()
+
+st.subheader("Runs")
+active = launcher.active_run()
+names = [run.name for run in runs]
+chosen = st.session_state.get("watched_run") or (active.name if active else names[0])
+statuses = {run.name: run.status for run in runs}
+name = st.selectbox(
+    "Run", names, index=names.index(chosen) if chosen in names else 0, format_func=lambda n: f"{n} ({statuses[n]})"
+)
+st.session_state.watched_run = name
+selected = next(run for run in runs if run.name == name)
+st.fragment(show_run, run_every=REFRESH_S if selected.alive else None)(str(selected.run_dir))

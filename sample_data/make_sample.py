@@ -31,7 +31,9 @@ def pick(dataset: Dataset, per_class: int, seed: int) -> dict[str, list[Sample]]
     for sample in dataset.split_samples("train"):
         by_class[sample.label].append(sample)
     rng = random.Random(seed)
-    return {label: rng.sample(sorted(items, key=lambda s: s.ref), per_class) for label, items in sorted(by_class.items())}
+    return {
+        label: rng.sample(sorted(items, key=lambda s: s.ref), per_class) for label, items in sorted(by_class.items())
+    }
 
 
 def write_sample(source: Path, out: Path, train: int, test: int, seed: int) -> int:
@@ -55,7 +57,9 @@ def write_sample(source: Path, out: Path, train: int, test: int, seed: int) -> i
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="FER2013 zip or folder (train/<class>/*.jpg)")
+    parser.add_argument(
+        "--source", type=Path, default=DEFAULT_SOURCE, help="FER2013 zip or folder (train/<class>/*.jpg)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--train", type=int, default=40, help="images per class in the sample's train/")
     parser.add_argument("--test", type=int, default=10, help="images per class in the sample's test/")

@@ -38,7 +38,9 @@ def open_page(data: Path, tmp_path: Path, monkeypatch) -> AppTest:
 
 def chart_rows(at: AppTest) -> pd.DataFrame:
     """The data behind every vega-lite chart on the page, concatenated."""
-    frames = [convert_arrow_bytes_to_pandas_df(d.data.data) for c in at.get("vega_lite_chart") for d in c.proto.datasets]
+    frames = [
+        convert_arrow_bytes_to_pandas_df(d.data.data) for c in at.get("vega_lite_chart") for d in c.proto.datasets
+    ]
     return pd.concat(frames, ignore_index=True)
 
 

@@ -14,9 +14,15 @@ def fake_run(root: Path, name: str, accuracy: float, recalls: dict[str, float]) 
     run.mkdir(parents=True)
     (run / "model.keras").write_bytes(b"stub")
     per_class = {c: {"precision": 0.5, "recall": r, "f1": 0.5, "support": 10} for c, r in recalls.items()}
-    metadata = {"name": name, "labels": list(recalls), "architecture": "tiny", "input_size": 48, "color": "grey",
-                "metrics": {"accuracy": accuracy, "n": 10 * len(recalls), "per_class": per_class},
-                "training": {"train_images": 123}}
+    metadata = {
+        "name": name,
+        "labels": list(recalls),
+        "architecture": "tiny",
+        "input_size": 48,
+        "color": "grey",
+        "metrics": {"accuracy": accuracy, "n": 10 * len(recalls), "per_class": per_class},
+        "training": {"train_images": 123},
+    }
     (run / "metadata.json").write_text(json.dumps(metadata))
     return run
 

@@ -1,0 +1,105 @@
+"""Train page and train.launcher: a real background run on tiny data, one run at a time, dead runs not 'running'."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion_core.registry import list_models
+from train import launcher
+from train.config import TrainConfig
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("EMOTION_RUNS", str(tmp_path / "runs"))
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def fake_trainer(runs):
+    """A sleeping process whose command line says 'train', posing as a run in progress (no TensorFlow, no CPU)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "train"], start_new_session=True)
+    run = runs / "fake"
+    run.mkdir(parents=True)
+    (run / "state.json").write_text(json.dumps({"status": "running", "epoch": 1, "epochs": 3, "pid": process.pid}))
+    yield run, process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def wait_for(run_dir: Path, timeout: float = 180) -> launcher.RunStatus:
+    deadline = time.monotonic() + timeout
+    while (status := launcher.run_status(run_dir)).alive and time.monotonic() < deadline:
+        time.sleep(1)
+    return status
+
+
+def test_launch_runs_in_background_refuses_a_second_and_lands_in_the_registry(runs, tiny_zip):
+    config = TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1, batch_size=8)
+    started = launcher.launch(config)
+    assert started.alive and started.run_dir.parent == runs
+    with pytest.raises(launcher.LaunchError, match="cancel it or wait"):
+        launcher.launch(config)
+
+    finished = wait_for(started.run_dir)
+    assert finished.status == "finished", launcher.output_tail(started.run_dir)
+    assert (finished.epoch, finished.epochs) == (1, 1)
+    assert list(launcher.read_log(started.run_dir)["epoch"]) == [1]
+    assert list_models()[started.name] == started.run_dir
+    assert launcher.active_run() is None
+
+
+def test_invalid_config_or_data_is_refused_before_launch(runs, tiny_zip, tmp_path):
+    with pytest.raises(launcher.LaunchError, match="no such dataset path"):
+        launcher.launch(TrainConfig(data=str(tmp_path / "nothing.zip"), architecture="tiny"))
+    with pytest.raises(launcher.LaunchError, match="learning rate"):
+        launcher.launch(TrainConfig(data=str(tiny_zip), architecture="tiny", learning_rate=5.0))
+    with pytest.raises(launcher.LaunchError, match="no 'validation' split"):
+        launcher.launch(TrainConfig(data=str(tiny_zip), architecture="tiny", train_split="validation"))
+    assert launcher.list_runs() == []
+
+
+def test_a_run_whose_process_died_reads_interrupted_and_cancel_stops_a_live_one(fake_trainer):
+    run, process = fake_trainer
+    assert launcher.run_status(run).status == "running"
+    assert launcher.active_run().name == "fake"
+
+    stopped = launcher.cancel(run)
+    assert process.wait(timeout=10) is not None
+    assert stopped.status == "interrupted" and not stopped.alive
+    assert stopped.resumable is False, "no config.json: it never reached training"
+    assert launcher.active_run() is None
+
+
+def test_train_page_refuses_a_second_launch_and_shows_progress(fake_trainer, tiny_zip):
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["data_path"] = str(tiny_zip)
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert "epoch 1/3" in at.get("progress")[0].proto.text
+
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert "'fake' is running" in at.error[0].value
+    assert [run.name for run in launcher.list_runs()] == ["fake"], "nothing new was started"
+
+
+def test_train_page_shows_a_finished_run_with_its_curves(runs, tiny_run):
+    finished = runs / "done"
+    finished.parent.mkdir(parents=True, exist_ok=True)
+    finished.symlink_to(tiny_run, target_is_directory=True)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/train.py").run()
+    assert not at.exception
+    assert "finished after epoch 1/1" in at.success[0].value
+    curves = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert len(curves) == 2 and '"loss"' in curves[0] and '"accuracy"' in curves[1]
+    assert "done" in at.sidebar.selectbox[0].options
