@@ -112,7 +112,7 @@ if button_column.button("Reshuffle") or "sample_seed" not in st.session_state:
     st.session_state.sample_seed = st.session_state.get("sample_seed", 0) + 1
 faces, bad = sample_faces(dataset, split, label, GRID_SIZE, st.session_state.sample_seed)
 if faces:
-    st.image([face for _, face in faces], caption=[ref.rsplit("/", 1)[-1] for ref, _ in faces], width=72)
+    st.image([face for _, face in faces], width=72)  # file names would not fit under 72-pixel faces
 else:
     st.info(f"No readable '{label}' faces in {split}.")
 

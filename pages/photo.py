@@ -28,7 +28,7 @@ def probability_chart(face: Face) -> alt.Chart:
             color=alt.condition(alt.datum.emotion == face.emotion, alt.value("#f58518"), alt.value("#4c78a8")),
             tooltip=["emotion", alt.Tooltip("probability:Q", format=".1%")],
         )
-        .properties(height=170)
+        .properties(height=210)
     )
 
 
@@ -43,7 +43,7 @@ def show_result(position: int, result: PhotoResult) -> None:
         if not result.faces:
             details.warning("No face found. Faces should be frontal and at least ~8% of the picture's shorter side.")
         for index, face in enumerate(result.faces, start=1):
-            details.markdown(f"**Face {index}: {face.emotion}** ({face.confidence:.0%})")
+            details.markdown(f"**Face {index}: {face.emotion} {face.confidence:.0%}**")
             details.altair_chart(probability_chart(face), key=f"chart-{position}-{index}")
             details.dataframe(face_scores(face).style.format({"probability": "{:.1%}"}), hide_index=True)
 

@@ -76,9 +76,11 @@ def show_run(run_dir: str) -> None:
             run.epoch / max(run.epochs, 1),
             text=f"{run.status}: epoch {run.epoch}/{run.epochs} · {format_eta(run.eta_s)}",
         )
-        if st.button("Cancel run", key="cancel"):
-            launcher.cancel(run.run_dir)
-            st.rerun()
+        with st.popover("Cancel run"):  # a second click, so a stray one does not end hours of training
+            st.write("Stop training now? Resume later continues from the last finished epoch.")
+            if st.button("Stop training", key="cancel", type="primary"):
+                launcher.cancel(run.run_dir)
+                st.rerun()
     else:
         show_outcome(run)
     log = launcher.read_log(run.run_dir)

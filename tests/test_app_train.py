@@ -1,6 +1,7 @@
 """Train page and train.launcher: a real background run on tiny data, one run at a time, dead runs not 'running'."""
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -103,3 +104,34 @@ def test_train_page_shows_a_finished_run_with_its_curves(runs, tiny_run):
     curves = [c.proto.spec for c in at.get("vega_lite_chart")]
     assert len(curves) == 2 and '"loss"' in curves[0] and '"accuracy"' in curves[1]
     assert "done" in at.sidebar.selectbox[0].options
+
+
+def test_cancel_from_the_page_stops_the_process_and_the_run_reads_interrupted(fake_trainer):
+    run, process = fake_trainer
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/train.py").run()
+    next(b for b in at.button if b.label == "Stop training").click().run()
+    assert not at.exception
+    assert launcher.run_status(run).status == "interrupted"
+    assert "fake: interrupted after epoch 1/3" in at.warning[0].value
+    assert not any(b.label == "Resume run" for b in at.button), "never reached training: nothing to resume"
+
+
+def test_resume_continues_an_interrupted_run_to_the_end(runs, tiny_run):
+    run = runs / "interrupted"
+    shutil.copytree(tiny_run, run)
+    (run / "model.keras").unlink()  # as if killed mid-training: checkpoint but no final model
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "epochs": 2, "out": str(run)}))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (run / "state.json").write_text(json.dumps({"status": "running", "epoch": 1, "epochs": 2, "pid": dead.pid}))
+    assert launcher.run_status(run).status == "interrupted"
+
+    launcher.resume(run)
+    finished = wait_for(run)
+    assert (finished.status, finished.epoch, finished.epochs) == ("finished", 2, 2), launcher.output_tail(run)
+    assert list(launcher.read_log(run)["epoch"]) == [1, 2]
+    assert "interrupted" in list_models()
+    with pytest.raises(launcher.LaunchError, match="cannot be resumed"):
+        launcher.resume(run)
