@@ -1,5 +1,7 @@
 """Dataset explorer: counts and charts from a tiny dataset made here, a bad path, and the unreadable-file scan."""
 
+import io
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -8,7 +10,8 @@ import pandas as pd
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.explore import SAMPLE_DATA
+from emotion_core.datasets import open_dataset
+from emotion_core.explore import SAMPLE_DATA, store_upload
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 COUNTS = {"train": {"angry": 3, "happy": 5, "sad": 2}, "test": {"angry": 1, "happy": 2, "sad": 1}}
@@ -82,3 +85,21 @@ def test_default_is_the_committed_sample(tmp_path, monkeypatch):
     at = open_page(SAMPLE_DATA, tmp_path, monkeypatch)
     table = at.dataframe[0].value
     assert table["total"].sum() == sum(1 for _ in SAMPLE_DATA.rglob("*.jpg"))
+
+
+def test_an_uploaded_zip_is_stored_under_a_name_derived_from_its_content(tmp_path, monkeypatch):
+    monkeypatch.setattr("emotion_core.explore.UPLOAD_DIR", tmp_path / "uploads")
+    data = make_zip_bytes(make_tree(tmp_path / "tiny"))
+    first, again = store_upload(data, ".zip"), store_upload(data, ".zip")
+    assert first == again, "a rerun with the same upload reuses the file"
+    assert first.parent == tmp_path / "uploads" and first.suffix == ".zip" and first.read_bytes() == data
+    assert store_upload(data + b"\0", ".zip") != first
+    assert open_dataset(first).counts().loc["happy", "train"] == 6
+
+
+def make_zip_bytes(root: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(root.rglob("*.jpg")):
+            archive.write(path, path.relative_to(root).as_posix())
+    return buffer.getvalue()
