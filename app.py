@@ -4,6 +4,10 @@ import logging
 
 import streamlit as st
 
+# aiortc's SRTP library (pylibsrtp) segfaults when it is first loaded after TensorFlow, which any page may load
+# first; importing the webcam page's WebRTC stack here, before any page runs, keeps the server alive.
+import streamlit_webrtc  # noqa: F401
+
 st.set_page_config(page_title="Emotion detection", page_icon="🙂", layout="wide")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

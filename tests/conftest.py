@@ -9,6 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+# aiortc's SRTP library (pylibsrtp) segfaults when first loaded after TensorFlow; the webcam AppTests load it in
+# this same process after other tests have loaded TensorFlow, so it is loaded here, before any test module.
+import streamlit_webrtc  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 FACES_DIR = SHARED_DATA / "faces"
