@@ -6,7 +6,7 @@ import streamlit as st
 
 from emotion_core.errors import EmotionCoreError
 from emotion_core.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
-from emotion_core.explore import data_version
+from emotion_core.explore import SAMPLE_DATA, data_version
 from emotion_core.registry import model_version
 from pages.common import data_picker, get_dataset, model_picker
 from train.evaluate import evaluate_with_predictions
@@ -48,6 +48,11 @@ except EmotionCoreError as error:
     st.error(str(error))
     st.stop()
 
+if dataset.source.resolve() == SAMPLE_DATA.resolve():
+    st.warning(
+        "The bundled sample is drawn from FER2013's *training* split, which a FER2013-trained model has seen: "
+        "its score here is optimistic. Point the path at full FER2013 and pick its test split for a fair figure."
+    )
 splits = dataset.splits
 split = st.selectbox("Split", splits, index=splits.index("test") if "test" in splits else 0)
 key = (model_name, model_version(model_name), path, stamp, split)
