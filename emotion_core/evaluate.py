@@ -37,14 +37,17 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str
     }
 
 
-def predict_probabilities(model: Any, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class probabilities for a uint8 (n, 48, 48, 1) array, in batches with the fast direct call."""
-    chunks = [np.asarray(model(x[i : i + batch_size].astype(np.float32), training=False)) for i in range(0, len(x), batch_size)]
+def predict_probabilities(model: Any, x: np.ndarray, flip_average: bool = False, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities for a uint8 (n, 48, 48, 1) array, through the same forward pass as the Predictor."""
+    from emotion_core.model import forward_function
+
+    forward = forward_function(model, flip_average)
+    chunks = [forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
     return np.concatenate(chunks) if chunks else np.empty((0, model.output_shape[-1]), np.float32)
 
 
-def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, labels: list[str]) -> dict[str, Any]:
-    return score(y, predict_probabilities(model, x).argmax(axis=1), labels)
+def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, labels: list[str], flip_average: bool = False) -> dict[str, Any]:
+    return score(y, predict_probabilities(model, x, flip_average).argmax(axis=1), labels)
 
 
 @dataclass(frozen=True)

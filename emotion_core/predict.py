@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from emotion_core.faces import Box, FaceDetector
-from emotion_core.model import load_run
+from emotion_core.model import flip_average_of, forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch
 from emotion_core.registry import resolve_model
 
@@ -44,7 +45,13 @@ class Predictor:
     model: Any
     metadata: dict[str, Any]
     detector: FaceDetector = field(default_factory=FaceDetector)
+    # uint8 batch -> probabilities; built from the model unless given (e.g. another runtime, or a test double).
+    forward: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.forward is None:
+            self.forward = forward_function(self.model, flip_average=self.flip_average)
 
     @classmethod
     def load(cls, model: str | Path | None = None) -> Predictor:
@@ -59,6 +66,10 @@ class Predictor:
         return list(self.metadata["labels"])
 
     @property
+    def flip_average(self) -> bool:
+        return flip_average_of(self.metadata)
+
+    @property
     def input_size(self) -> int:
         return int(self.metadata.get("input_size", 48))
 
@@ -70,13 +81,13 @@ class Predictor:
     def classify(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities (n, classes) for a uint8 batch of model inputs, in one call.
 
-        Keras models are not promised thread-safe, so calls are serialised; the direct call is
-        ~10x faster than ``model.predict`` for one small batch.
+        Keras models are not promised thread-safe, so calls are serialised; a traced graph is
+        much faster than ``model.predict`` (or an eager call) for one small batch.
         """
         if len(faces) == 0:
             return np.empty((0, len(self.labels)), np.float32)
         with self._lock:
-            return np.asarray(self.model(faces.astype(np.float32), training=False))
+            return self.forward(faces)
 
     def predict_boxes(self, image: np.ndarray, boxes: list[Box]) -> list[Face]:
         """Classify given boxes (e.g. tracked from an earlier frame) in one batch."""

@@ -50,7 +50,8 @@ class CountingDetector(FaceDetector):
 
 
 def scripted_predictor(*outputs: dict[str, float]) -> Predictor:
-    return Predictor(ScriptedModel(*outputs), {"labels": list(EMOTIONS), "input_size": 48}, CountingDetector())
+    model = ScriptedModel(*outputs)
+    return Predictor(model, {"labels": list(EMOTIONS), "input_size": 48}, CountingDetector(), forward=model)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import numpy as np
 from emotion_core.datasets import open_dataset
 from emotion_core.errors import DatasetLayoutError
 from emotion_core.evaluate import predict_probabilities, score
-from emotion_core.model import load_run
+from emotion_core.model import flip_average_of, load_run
 from emotion_core.registry import resolve_model
 
 
@@ -42,7 +42,7 @@ def evaluate_with_predictions(data: str | Path, split: str = "test", model: str 
     if unknown and len(unknown) == len({s.label for s in samples}):
         raise DatasetLayoutError(f"none of the classes in {data} ({', '.join(unknown)}) are known to the model")
     x, y, bad = dataset.load(samples, labels)
-    probabilities = predict_probabilities(keras_model, x)
+    probabilities = predict_probabilities(keras_model, x, flip_average_of(metadata))
     report = score(y, probabilities.argmax(axis=1), labels)
     report["model"] = metadata.get("name", str(model))
     report["skipped"] = {"unreadable": [ref for ref, _ in bad], "unknown_classes": unknown}
