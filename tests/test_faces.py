@@ -41,3 +41,12 @@ def test_detects_on_640x480_webcam_sized_frame(face_photos):
     assert len(boxes) == 1 and time.perf_counter() - started < 5  # sanity bound only; speed lives in benchmarks/
     x, y, w, h = boxes[0]
     assert 160 <= x + w / 2 <= 480 and 100 <= y + h / 2 <= 343
+
+
+def test_small_face_in_a_large_photo_is_found(face_photos):
+    """Photos keep a wide detection size so a ~80 px face in a 1280x960 picture is not lost."""
+    frame = np.full((960, 1280, 3), 128, np.uint8)
+    face = cv2.resize(read_image(face_photos[3]), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    frame[700 : 700 + face.shape[0], 900 : 900 + face.shape[1]] = face
+    boxes = FaceDetector().detect(frame)
+    assert len(boxes) == 1 and boxes[0][0] >= 900 and boxes[0][1] >= 700

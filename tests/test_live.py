@@ -44,9 +44,9 @@ class CountingDetector(FaceDetector):
         super().__init__()
         self.calls = 0
 
-    def detect(self, image: np.ndarray) -> list:
+    def detect(self, image: np.ndarray, detect_width: int | None = None) -> list:
         self.calls += 1
-        return super().detect(image)
+        return super().detect(image, detect_width)
 
 
 def scripted_predictor(*outputs: dict[str, float]) -> Predictor:
