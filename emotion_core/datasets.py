@@ -6,7 +6,10 @@ images are counted in about a second; pixels are decoded only for what is shown 
 
 from __future__ import annotations
 
+import re
+import warnings
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,6 +28,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".pgm", ".ti
 CSV_SPLITS = {"training": "train", "publictest": "test", "privatetest": "private_test"}
 # No face image is anywhere near this; a zip member claiming more is a zip bomb or not a dataset image.
 MAX_IMAGE_BYTES = 50 * 2**20
+# Whole-archive limits, checked from the central directory when a zip is opened (nothing is inflated):
+# FER2013's 35,887 JPEGs declare 63 MB and barely compress; a zip declaring gigabytes, or inflating to
+# a hundred times its size, is a bomb (many members each under MAX_IMAGE_BYTES, or overlapping ones).
+MAX_ARCHIVE_BYTES = 4 * 2**30
+MAX_COMPRESSION_RATIO = 100
+RATIO_CHECK_FROM_BYTES = 64 * 2**20  # small zips of flat synthetic images may compress well; harmless
 LAYOUT_HELP = "expected <split>/<class>/<image> (e.g. train/happy/001.jpg) or a fer2013.csv"
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -43,6 +52,9 @@ class Dataset:
     kind: str  # "folder" | "zip" | "csv"
     samples: list[Sample]
     _pixels: dict[str, str] = field(default_factory=dict, repr=False)  # CSV rows: ref -> pixel string
+    # Entries left out of the listing, with why: CSV lines that are not a fer2013 row, zip members with
+    # unsafe names ("../x", "/etc/x"). Decoding failures are reported by ``load`` instead.
+    rejected: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def splits(self) -> list[str]:
@@ -131,7 +143,12 @@ class _Reader:
 def read_member(archive: zipfile.ZipFile, name: str) -> bytes:
     """A zip member's bytes, refusing members whose declared size is a zip bomb's before inflating them."""
     _check_size(name, archive.getinfo(name).file_size)
-    return archive.read(name)
+    try:
+        return archive.read(name)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:  # bad CRC (a size that lied), corrupt stream
+        raise InvalidImageError(f"{name}: corrupt zip member ({error})") from None
+    except (NotImplementedError, RuntimeError) as error:  # unsupported compression, encrypted member
+        raise InvalidImageError(f"{name}: cannot read zip member ({error})") from None
 
 
 def _check_size(name: str, size: int) -> None:
@@ -150,13 +167,42 @@ def open_dataset(path: str | Path) -> Dataset:
     if path.suffix.lower() == ".zip":
         try:
             with zipfile.ZipFile(path) as archive:
-                names = [i.filename for i in archive.infolist() if not i.is_dir()]
+                infos = [i for i in archive.infolist() if not i.is_dir()]
         except zipfile.BadZipFile:
             raise DatasetLayoutError(f"{path} is not a valid zip file") from None
-        return Dataset(path, "zip", _samples_from_names(names, path))
+        check_archive(infos, path)
+        names = [i.filename for i in infos if _safe_member_name(i.filename)]
+        rejected = [(i.filename, "unsafe member name, ignored") for i in infos if not _safe_member_name(i.filename)]
+        return Dataset(path, "zip", _samples_from_names(names, path), rejected=rejected)
     if path.suffix.lower() == ".csv":
         return _open_csv(path)
     raise DatasetLayoutError(f"{path} is neither a folder, a .zip nor a .csv; {LAYOUT_HELP}")
+
+
+def check_archive(infos: list[zipfile.ZipInfo], source: Path) -> None:
+    """Refuse a zip whose declared sizes make it a bomb, from its central directory alone.
+
+    Declared sizes are binding: Python's zipfile stops inflating a member at its declared size, so a
+    member that lies about its size yields a short read (a CRC error), never more bytes.
+    """
+    declared = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if declared > MAX_ARCHIVE_BYTES:
+        raise DatasetLayoutError(
+            f"{source} declares {declared:,} bytes uncompressed, over the {MAX_ARCHIVE_BYTES:,} allowed for a "
+            "dataset zip (a zip bomb?); use a folder for datasets this large"
+        )
+    if declared > RATIO_CHECK_FROM_BYTES and declared / packed > MAX_COMPRESSION_RATIO:
+        raise DatasetLayoutError(
+            f"{source} would inflate {declared / packed:,.0f}x ({packed:,} to {declared:,} bytes), over the "
+            f"{MAX_COMPRESSION_RATIO}x allowed: a zip bomb, not a folder of images"
+        )
+
+
+def _safe_member_name(name: str) -> bool:
+    """No absolute paths, drive letters or '..': such names are never used as paths here, but are never listed either."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return not path.is_absolute() and ".." not in path.parts and not re.match(r"^[A-Za-z]:", name)
 
 
 def _samples_from_names(names: Iterable[str], source: Path) -> list[Sample]:
@@ -191,34 +237,59 @@ def _strip_common_root(parts: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
 
 def _open_csv(path: Path) -> Dataset:
     try:
-        frame = pd.read_csv(path, dtype=str)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # Rows with too many fields are skipped with a warning naming their line, not fatal to the file.
+            frame = pd.read_csv(path, dtype=str, on_bad_lines="warn", skip_blank_lines=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise DatasetLayoutError(f"cannot read {path} as CSV: {str(error).splitlines()[0]}") from None
-    frame.columns = [c.strip().lower() for c in frame.columns]
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
     if not {"emotion", "pixels"} <= set(frame.columns):
         raise DatasetLayoutError(f"{path} lacks the columns emotion,pixels[,Usage] of fer2013.csv")
+    skipped = _skipped_lines(caught)
+    rejected = [(str(line), f"CSV line {line}: {why}") for line, why in skipped.items()]
+    lines = (n for n in range(2, 2 + len(frame) + len(skipped)) if n not in skipped)
     usage = frame["usage"] if "usage" in frame.columns else pd.Series("Training", index=frame.index)
     samples, pixels = [], {}
-    for row, (emotion, pix, use) in enumerate(zip(frame["emotion"], frame["pixels"], usage), start=2):
-        label = _csv_label(emotion)
-        split = CSV_SPLITS.get(str(use).strip().lower(), str(use).strip().lower())
+    for row, emotion, pix, use in zip(lines, frame["emotion"], frame["pixels"], usage):
         ref = str(row)  # the line number in the file, so errors point at it
+        label = _csv_label(emotion)
+        if label is None:
+            rejected.append((ref, f"CSV line {row}: emotion {emotion!r} is not 0-{len(EMOTIONS) - 1} nor a class name"))
+            continue
+        if not isinstance(use, str) or not use.strip():
+            rejected.append((ref, f"CSV line {row}: no Usage (Training, PublicTest or PrivateTest)"))
+            continue
+        split = CSV_SPLITS.get(use.strip().lower(), use.strip().lower())
         samples.append(Sample(split, label, ref))
         pixels[ref] = pix if isinstance(pix, str) else ""
     if not samples:
-        raise DatasetLayoutError(f"{path} has no rows")
-    return Dataset(path, "csv", samples, pixels)
+        raise DatasetLayoutError(f"{path} has no usable rows" + (f" ({rejected[0][1]})" if rejected else ""))
+    return Dataset(path, "csv", samples, pixels, sorted(rejected, key=lambda r: int(r[0])))
 
 
-def _csv_label(value: str) -> str:
-    text = str(value).strip()
-    if text.isdigit() and int(text) < len(EMOTIONS):
-        return EMOTIONS[int(text)]
-    return canonical_label(text)
+def _skipped_lines(caught: list[warnings.WarningMessage]) -> dict[int, str]:
+    """Line -> reason from pandas' 'Skipping line 7: expected 3 fields, saw 4' warnings."""
+    text = "\n".join(str(w.message) for w in caught if issubclass(w.category, pd.errors.ParserWarning))
+    return {int(m[1]): m[2].strip() for m in re.finditer(r"Skipping line (\d+): ([^\n]*)", text)}
+
+
+def _csv_label(value: object) -> str | None:
+    """A row's class from its emotion code (0-6) or a known class name; None when it is neither."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return EMOTIONS[int(text)] if int(text) < len(EMOTIONS) else None
+    label = canonical_label(text)
+    return label if label in EMOTIONS else None
 
 
 def _csv_face(pixels: str, ref: str) -> np.ndarray:
-    values = np.array(pixels.split(), dtype=np.float32) if pixels else np.empty(0, np.float32)
+    try:
+        values = np.array(pixels.split(), dtype=np.float32) if pixels else np.empty(0, np.float32)
+    except ValueError:  # a non-numeric value among the pixels
+        values = np.empty(0, np.float32)
     side = int(round(np.sqrt(values.size)))
     if values.size == 0 or side * side != values.size or values.min() < 0 or values.max() > 255:
         raise EmotionCoreError(f"CSV line {ref}: pixels are not a square grey image of 0-255 values")

@@ -34,6 +34,8 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     keras.mixed_precision.set_global_policy(config.precision)
 
     dataset = open_dataset(config.data)
+    for ref, reason in dataset.rejected:  # listed nowhere else: malformed CSV rows, unsafe zip names
+        print(f"skipped {ref}: {reason}", flush=True)
     labels = dataset.classes
     x_train, y_train = _load_split(dataset, config.train_split, labels)
     val = _load_split(dataset, config.val_split, labels) if config.val_split in dataset.splits else None
@@ -42,6 +44,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     if resume and (run_dir / CHECKPOINT).exists():
         model = keras.models.load_model(run_dir / CHECKPOINT)
         start_epoch = json.loads((run_dir / STATE).read_text())["epoch"]
+        trim_log(run_dir / LOG, start_epoch)
         print(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}", flush=True)
     else:
         model = build_model(config.architecture, len(labels))
@@ -91,6 +94,28 @@ def learning_rate_at(epoch: int, config: TrainConfig) -> float:
     span = max(1, config.epochs - config.warmup_epochs)
     progress = (epoch - config.warmup_epochs) / span
     return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def trim_log(path: Path, epochs: int) -> None:
+    """Keep log.csv's header and its complete rows for epochs 0..epochs-1, dropping the rest.
+
+    A run killed (SIGKILL, power loss) after CSVLogger wrote epoch k's row but before epoch k's
+    checkpoint landed resumes at epoch k again; without this its row would appear twice, and a
+    row cut mid-write would merge with the next one.
+    """
+    try:
+        lines = path.read_text().split("\n")
+    except OSError:
+        return
+    header = lines[:1] if len(lines) > 1 else []  # no newline at all: even the header was cut short
+    rows: dict[int, str] = {}  # epoch -> its last complete row (a re-run epoch's row replaces the first)
+    for line in lines[1:-1]:  # the last piece has no newline after it: empty, or a row cut short
+        first = line.split(",", 1)[0]
+        if first.isdigit() and int(first) < epochs:
+            rows[int(first)] = line
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(line + "\n" for line in header + [rows[e] for e in sorted(rows)]))
+    os.replace(tmp, path)
 
 
 def _load_split(dataset: Dataset, split: str, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,206 @@
+"""Hostile inputs: zip-slip names, zip bombs, lying and encrypted members, broken and pixel-bomb images in a
+dataset that still trains, malformed fer2013.csv rows, and uploads whose names never become paths."""
+
+from __future__ import annotations
+
+import ast
+import io
+import struct
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from emotion_core.datasets import open_dataset, read_member
+from emotion_core.errors import DatasetLayoutError, InvalidImageError
+from tests.conftest import REPO, make_dataset_files, write_zip
+from tests.test_io import png_claiming
+
+APP_SOURCES = [REPO / "app.py", *sorted((REPO / "pages").glob("*.py"))]
+CORE_SOURCES = [*sorted((REPO / "emotion_core").glob("*.py")), *sorted((REPO / "train").glob("*.py"))]
+
+
+def files_under(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*")}
+
+
+def test_zip_slip_names_are_never_listed_and_nothing_is_written(tmp_path):
+    files = make_dataset_files({"happy": 2}, splits=("train",))
+    face = next(iter(files.values()))
+    hostile = ["../../escape.jpg", "/abs/train/happy/x.jpg", "train/happy/../../../up.jpg", "C:/train/happy/w.jpg"]
+    path = write_zip(tmp_path / "slip.zip", {**files, **{name: face for name in hostile}})
+    with zipfile.ZipFile(path) as archive:
+        assert set(hostile) <= set(archive.namelist()), "the names really are in the archive"
+    before = files_under(tmp_path.parent)
+
+    dataset = open_dataset(path)
+    x, _, bad = dataset.load(dataset.split_samples("train"), dataset.classes)
+
+    assert dataset.splits == ["train"] and dataset.classes == ["happy"] and len(x) == 2 and bad == []
+    assert sorted(ref for ref, _ in dataset.rejected) == sorted(hostile)
+    assert files_under(tmp_path.parent) == before, "reading a dataset zip writes nothing"
+
+
+@pytest.mark.parametrize("sources", [APP_SOURCES + CORE_SOURCES], ids=["app-core-train"])
+def test_no_code_extracts_an_archive(sources):
+    """Datasets read members in memory; extracting would need zip-slip guards that nothing here has to have."""
+    for source in sources:
+        text = source.read_text()
+        for forbidden in ("extractall(", ".extract(", "unpack_archive(", "tarfile"):
+            assert forbidden not in text, f"{source.name} uses {forbidden}"
+
+
+def test_zip_declaring_too_much_in_total_is_refused_at_open(tmp_path, monkeypatch):
+    import emotion_core.datasets as datasets
+
+    files = make_dataset_files({"happy": 2}, splits=("train",))
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        for i in range(4):  # each under MAX_IMAGE_BYTES: only the total gives them away
+            archive.writestr(f"train/happy/zeros{i}.jpg", b"\0" * 1_000_000)
+    monkeypatch.setattr(datasets, "MAX_ARCHIVE_BYTES", 3_000_000)
+    with pytest.raises(DatasetLayoutError, match="declares 4,0.* bytes uncompressed, over the 3,000,000"):
+        open_dataset(path)
+
+    monkeypatch.setattr(datasets, "MAX_ARCHIVE_BYTES", 10**12)
+    monkeypatch.setattr(datasets, "RATIO_CHECK_FROM_BYTES", 1_000_000)
+    with pytest.raises(DatasetLayoutError, match=r"would inflate \d.*x .* over the 100x allowed"):
+        open_dataset(path)
+
+
+def patch_sizes(data: bytes, member: int, size: int, local_too: bool = False) -> bytes:
+    """Rewrite the uncompressed size of the ``member``-th entry (central directory, optionally local header)."""
+    data = bytearray(data)
+    for signature, offset, wanted in ((b"PK\x01\x02", 24, True), (b"PK\x03\x04", 22, local_too)):
+        at = -1
+        for _ in range(member + 1):
+            at = data.find(signature, at + 1)
+        if wanted:
+            struct.pack_into("<I", data, at + offset, size)
+    return bytes(data)
+
+
+def test_gigabyte_declarations_are_refused_with_the_real_limits(tmp_path):
+    files = make_dataset_files({"happy": 2}, splits=("train",))
+    raw = write_zip(tmp_path / "d.zip", files).read_bytes()
+    for member in range(2):  # two members claiming ~4 GiB each: the Fifield overlapping-bomb shape, from its header
+        raw = patch_sizes(raw, member, 0xFFFFFF00)
+    (tmp_path / "d.zip").write_bytes(raw)
+    with pytest.raises(DatasetLayoutError, match="zip bomb"):
+        open_dataset(tmp_path / "d.zip")
+
+
+def test_a_member_lying_about_its_size_or_encrypted_is_one_bad_file(tmp_path):
+    files = make_dataset_files({"happy": 3}, splits=("train",))
+    raw = write_zip(tmp_path / "d.zip", files).read_bytes()
+    (tmp_path / "d.zip").write_bytes(patch_sizes(raw, 0, 100, local_too=True))  # claims 100 bytes, holds more
+    dataset = open_dataset(tmp_path / "d.zip")
+    with zipfile.ZipFile(tmp_path / "d.zip") as archive:
+        with pytest.raises(InvalidImageError, match="corrupt zip member"):
+            read_member(archive, "train/happy/000.jpg")  # zipfile stops at the declared size; the CRC then fails
+    x, _, bad = dataset.load(dataset.split_samples("train"), dataset.classes)
+    assert len(x) == 2 and [ref for ref, _ in bad] == ["train/happy/000.jpg"]
+
+    raw = bytearray(write_zip(tmp_path / "e.zip", files).read_bytes())
+    for signature, offset in ((b"PK\x01\x02", 8), (b"PK\x03\x04", 6)):  # set the 'encrypted' flag bit
+        at = raw.find(signature)
+        raw[at + offset] |= 1
+    (tmp_path / "e.zip").write_bytes(bytes(raw))
+    dataset = open_dataset(tmp_path / "e.zip")
+    x, _, bad = dataset.load(dataset.split_samples("train"), dataset.classes)
+    assert len(x) == 2 and "cannot read zip member" in bad[0][1]
+
+
+def hostile_images() -> dict[str, bytes]:
+    return {
+        "corrupt.jpg": make_dataset_files({"happy": 1}, splits=("x",))["x/happy/000.jpg"][:200],
+        "empty.png": b"",
+        "notes.jpg": b"these are my notes, not a face",
+        "bomb.png": png_claiming(60000, 60000),  # 3.6 gigapixels claimed by a 100-byte file
+    }
+
+
+def test_a_dataset_with_broken_and_pixel_bomb_images_trains_and_evaluates_on_the_rest(tmp_path, capsys):
+    from train.config import TrainConfig
+    from train.evaluate import evaluate
+    from train.fit import fit
+
+    files = make_dataset_files({"happy": 4, "sad": 4})
+    for split in ("train", "test"):
+        files |= {f"{split}/sad/{name}": data for name, data in hostile_images().items()}
+    path = write_zip(tmp_path / "hostile.zip", files)
+
+    run = fit(TrainConfig(data=str(path), architecture="tiny", epochs=1, batch_size=4), tmp_path / "run")
+    out = capsys.readouterr().out
+    for split in ("train", "test"):
+        for name in hostile_images():
+            assert f"skipped {split}/sad/{name}: " in out
+    assert "skipped train/sad/bomb.png: image claims more pixels than the 40,000,000 allowed" in out
+    report = evaluate(path, "test", run)
+    assert report["n"] == 8
+    assert sorted(report["skipped"]["unreadable"]) == sorted(f"test/sad/{name}" for name in hostile_images())
+
+
+def test_malformed_csv_rows_are_reported_by_line_and_the_rest_used(tmp_path):
+    good = " ".join(["10"] * 48 * 48)
+    lines = [
+        "emotion,pixels,Usage",
+        f"3,{good},Training",  # 2
+        f"4,{good},Training,surplus",  # 3: four fields
+        f"happy,{good},Training",  # 4: a class name is fine
+        f"banana,{good},Training",  # 5: not an emotion
+        f"9,{good},Training",  # 6: out of range
+        f",{good},Training",  # 7: empty emotion
+        f"0,{good}",  # 8: no Usage
+        "",  # 9: blank
+        "2,1 2 x 4,Training",  # 10: non-numeric pixels
+        f"6,{good},PublicTest",  # 11: still line 11 after the skipped ones
+    ]
+    path = tmp_path / "fer2013.csv"
+    path.write_text("\n".join(lines) + "\n")
+    dataset = open_dataset(path)
+    rejected = dict(dataset.rejected)
+    assert sorted(map(int, rejected)) == [3, 5, 6, 7, 8, 9]
+    assert "expected 3 fields, saw 4" in rejected["3"] and "'banana'" in rejected["5"]
+    assert all(reason.startswith(f"CSV line {line}:") for line, reason in dataset.rejected)
+    assert dataset.classes == ["fear", "happy", "neutral"] and dataset.splits == ["train", "test"]
+    x, _, bad = dataset.load(dataset.split_samples("train"), dataset.classes)
+    assert len(x) == 2 and [ref for ref, _ in bad] == ["10"] and "CSV line 10" in bad[0][1]
+    assert [s.ref for s in dataset.split_samples("test")] == ["11"]
+
+
+def test_upload_limit_is_set_in_the_app_config():
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert 1 <= config["server"]["maxUploadSize"] <= 50
+
+
+def test_pages_never_touch_the_file_system_themselves():
+    """Uploads reach disk only through emotion_core.explore.store_upload (content-hashed names); a user's file
+    name is a caption, never a path, because no page opens, writes or names a file at all."""
+    writers = {"open", "Path", "write_bytes", "write_text", "mkdir", "NamedTemporaryFile", "copy", "move", "rename",
+               "replace", "unlink", "remove", "makedirs", "extractall", "extract"}
+    for source in APP_SOURCES:
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", None))
+                assert name not in writers, f"{source.name}:{node.lineno} calls {name}()"
+
+
+def test_a_hostile_upload_name_is_only_a_label(tmp_path, monkeypatch):
+    import emotion_core.explore as explore
+    from emotion_core.photos import analyse_photo
+    from tests.test_live import scripted_predictor
+
+    monkeypatch.setattr(explore, "UPLOAD_DIR", tmp_path / "uploads")
+    monkeypatch.chdir(tmp_path)
+    stored = explore.store_upload(b"PK\x05\x06" + b"\0" * 18, ".zip")
+    assert stored.parent == tmp_path / "uploads" and len(stored.stem) == 24 and set(stored.stem) <= set("0123456789abcdef")
+
+    before = files_under(tmp_path)
+    name = "../../../../tmp/owned.jpg"
+    result = analyse_photo(scripted_predictor({"happy": 1.0}), name, io.BytesIO(b"not an image").getvalue())
+    assert result.name == name and "not an image" in result.error
+    assert files_under(tmp_path) == before and not Path("/tmp/owned.jpg").exists()
