@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from emotion_core.access import check_data_path
 from emotion_core.datasets import Dataset, open_dataset
 from emotion_core.explore import default_data_path
 from emotion_core.predict import Predictor
@@ -48,4 +49,5 @@ def get_dataset(path: str, version: float) -> Dataset:
     cache_resource, not cache_data: a fer2013.csv listing holds ~300 MB of pixel strings that must not be
     pickled on every rerun. ``version`` is only part of the key: a replaced file gets a fresh listing.
     """
+    check_data_path(path)  # a typed path must lie within the allowed roots ($EMOTION_DATA_ROOTS)
     return open_dataset(path)

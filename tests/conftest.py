@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -16,6 +18,10 @@ import streamlit_webrtc  # noqa: F401
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 FACES_DIR = SHARED_DATA / "faces"
+# The dashboard opens datasets only under allowed roots (emotion_core.access); tests make theirs in the temp dir.
+os.environ.setdefault(
+    "EMOTION_DATA_ROOTS", os.pathsep.join(map(str, [REPO / "sample_data", SHARED_DATA, REPO / "runs", tempfile.gettempdir()]))
+)
 
 
 @pytest.fixture(scope="session")

@@ -177,16 +177,57 @@ def test_upload_limit_is_set_in_the_app_config():
     assert 1 <= config["server"]["maxUploadSize"] <= 50
 
 
-def test_pages_never_touch_the_file_system_themselves():
-    """Uploads reach disk only through emotion_core.explore.store_upload (content-hashed names); a user's file
-    name is a caption, never a path, because no page opens, writes or names a file at all."""
-    writers = {"open", "Path", "write_bytes", "write_text", "mkdir", "NamedTemporaryFile", "copy", "move", "rename",
-               "replace", "unlink", "remove", "makedirs", "extractall", "extract"}
+PATH_CALLS = {"open", "Path", "PurePath", "join", "write_bytes", "write_text", "NamedTemporaryFile", "mkdir",
+              "copyfile", "copy", "move", "rename", "replace", "unlink", "remove", "makedirs", "extract", "store_upload"}
+
+
+def upload_name_paths(source: str) -> list[int]:
+    """Lines where a user's upload file name (``x.name`` of a file_uploader/camera_input value, or of a parameter
+    named like an upload) is passed to something that makes or opens a path. ``Path(upload.name).suffix`` alone
+    is let through: the extension, not the name (a page must still check it against its allowed list)."""
+    tree = ast.parse(source)
+    tainted = {arg.arg for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+               for arg in node.args.args if "upload" in arg.arg or "snapshot" in arg.arg}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            if getattr(node.value.func, "attr", "") in ("file_uploader", "camera_input"):
+                tainted |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    for node in ast.walk(tree):  # for upload in uploads or []:
+        if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.target, ast.Name):
+            if any(isinstance(n, ast.Name) and n.id in tainted for n in ast.walk(node.iter)):
+                tainted.add(node.target.id)
+    suffix_only = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "suffix"}
+    found = []
+    for node in ast.walk(tree):
+        is_path_call = isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in PATH_CALLS
+        is_join = isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
+        if (is_path_call and id(node) not in suffix_only) or is_join:
+            for inner in ast.walk(node):
+                if (isinstance(inner, ast.Attribute) and inner.attr == "name" and isinstance(inner.value, ast.Name)
+                        and inner.value.id in tainted):
+                    found.append(node.lineno)
+    return found
+
+
+@pytest.mark.parametrize(
+    "snippet, flagged",
+    [
+        ("up = st.file_uploader('x')\nopen(up.name, 'wb')", True),
+        ("ups = st.file_uploader('x')\nfor u in ups or []:\n    target = DIR / u.name", True),
+        ("def save(upload):\n    Path(tmp, upload.name).write_bytes(upload.getvalue())", True),
+        ("up = st.file_uploader('x')\nsuffix = Path(up.name).suffix", False),
+        ("up = st.file_uploader('x')\nfiles = [(up.name, up.getvalue())]", False),
+    ],
+)
+def test_the_upload_name_check_itself(snippet, flagged):
+    assert bool(upload_name_paths(snippet)) is flagged
+
+
+def test_no_page_makes_a_path_from_an_upload_name():
+    """Uploads reach disk under generated names (explore.store_upload: a content hash); the user's file name is a
+    caption and a key in the results, never a path."""
     for source in APP_SOURCES:
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Call):
-                name = getattr(node.func, "attr", getattr(node.func, "id", None))
-                assert name not in writers, f"{source.name}:{node.lineno} calls {name}()"
+        assert upload_name_paths(source.read_text()) == [], f"{source.name} builds a path from an upload's name"
 
 
 def test_a_hostile_upload_name_is_only_a_label(tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from emotion_core.access import check_data_path
 from emotion_core.datasets import open_dataset
 from emotion_core.errors import EmotionCoreError
 from emotion_core.registry import runs_dir
@@ -64,6 +65,7 @@ def check_config(config: TrainConfig) -> None:
     """Raise LaunchError unless the config is valid and its dataset has the splits it names."""
     try:
         config.validate()
+        check_data_path(config.data)  # the page's dataset box: confined like every page's (the CLI is not)
         splits = open_dataset(config.data).splits
     except (ValueError, EmotionCoreError) as error:
         raise LaunchError(str(error)) from None
