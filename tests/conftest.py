@@ -24,6 +24,14 @@ os.environ.setdefault(
 )
 
 
+def shared_photo(name: str) -> Path:
+    """One shared Yale photo; the test skips (with the reason) where ../shared/data is not laid beside the repo."""
+    path = FACES_DIR / name
+    if not path.is_file():
+        pytest.skip(f"shared photo {path} not present")
+    return path
+
+
 @pytest.fixture(scope="session")
 def face_photos() -> list[Path]:
     photos = sorted(FACES_DIR.glob("*.png"))

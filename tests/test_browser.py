@@ -25,10 +25,10 @@ import pytest
 
 from emotion_core.io import read_image
 from emotion_core.labels import EMOTIONS
+from tests.conftest import shared_photo
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
-FACES = ROOT.parent / "shared" / "data" / "faces"
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
 EMOTION_WORD = re.compile(rf"\b({'|'.join(EMOTIONS)})\b", re.IGNORECASE)
 FACE_LABEL = re.compile(rf"Face 1: ({'|'.join(EMOTIONS)}) \d+%")
@@ -128,7 +128,7 @@ def write_y4m(path: Path, photo: Path, frames: int = 60) -> Path:
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     """Headless Chromium whose camera is the y4m file and whose permission prompts say yes."""
-    video = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", FACES / "01_happy.png")
+    video = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", shared_photo("01_happy.png"))
     args = [
         "--headless=new",  # given here (Playwright's headless flag off) so the fake camera works as in a real window
         "--no-sandbox",
@@ -174,7 +174,7 @@ def test_every_page_renders_without_an_exception(page: Page, app_url: str) -> No
 
 def test_photo_page_names_an_emotion_for_an_uploaded_face(page: Page, app_url: str, tmp_path: Path) -> None:
     upload = tmp_path / "face.png"  # a neutral name, so the file name shown by the uploader names no emotion
-    shutil.copy(FACES / "01_happy.png", upload)
+    shutil.copy(shared_photo("01_happy.png"), upload)
     open_page(page, app_url, "photo")
     assert page.get_by_role("heading", name="Photo").count() > 0
     before = len(EMOTION_WORD.findall(main_text(page)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,13 +12,12 @@ from emotion_core.io import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.live import EmotionHistory, LiveConfig, LiveFace, LiveProcessor, LiveResult, StageTimes, iou
 from emotion_core.predict import Predictor
-
-FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
+from tests.conftest import shared_photo
 
 
 def webcam_frame(photo: str = "01_happy.png") -> np.ndarray:
     """A 640x480 BGR frame, mid grey, with a 320x243 Yale photo pasted in the middle (like a webcam view)."""
-    face = read_image(FACES / photo)
+    face = read_image(shared_photo(photo))
     frame = np.full((480, 640, 3), 128, np.uint8)
     top, left = (480 - face.shape[0]) // 2, (640 - face.shape[1]) // 2
     frame[top : top + face.shape[0], left : left + face.shape[1]] = face
