@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -20,6 +21,10 @@ from emotion_core.io import decode_image
 from emotion_core.predict import Face, Predictor
 
 logger = logging.getLogger(__name__)
+
+# The annotated copy is only for display, and the Photo page caches up to 64 results: a 40-megapixel
+# upload (a 40 kB PNG can be one) would hold 120 MB each. Boxes and scores stay in the original's pixels.
+DISPLAY_MAX_SIDE = 2048
 
 
 @dataclass
@@ -48,7 +53,13 @@ def analyse_photo(predictor: Predictor, name: str, data: bytes) -> PhotoResult:
     except Exception as error:  # one odd file must not cost the other uploads their answers
         logger.exception("unexpected failure on %s", name)
         return PhotoResult(name, error=f"unexpected {type(error).__name__}: {error}")
-    return PhotoResult(name, faces, draw_faces(image.copy(), faces))
+    return PhotoResult(name, faces, for_display(draw_faces(image, faces)))
+
+
+def for_display(image: np.ndarray, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
+    """``image`` shrunk to at most ``max_side`` pixels on its longer side (unchanged when already smaller)."""
+    scale = max_side / max(image.shape[:2])
+    return image if scale >= 1 else cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
 def face_scores(face: Face) -> pd.DataFrame:

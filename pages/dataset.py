@@ -92,6 +92,9 @@ total, classes, splits = st.columns(3)
 total.metric("Images", f"{int(counts.to_numpy().sum()):,}")
 classes.metric("Classes", len(dataset.classes))
 splits.metric("Splits", ", ".join(dataset.splits))
+if dataset.rejected:  # malformed CSV rows, zip members with unsafe names: not in the counts below
+    with st.expander(f"{len(dataset.rejected)} entries left out of the listing", icon="⚠️"):
+        st.dataframe(pd.DataFrame(dataset.rejected, columns=["entry", "problem"]), hide_index=True)
 
 st.subheader("Class distribution")
 long = distribution(counts)

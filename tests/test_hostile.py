@@ -245,3 +245,35 @@ def test_a_hostile_upload_name_is_only_a_label(tmp_path, monkeypatch):
     result = analyse_photo(scripted_predictor({"happy": 1.0}), name, io.BytesIO(b"not an image").getvalue())
     assert result.name == name and "not an image" in result.error
     assert files_under(tmp_path) == before and not Path("/tmp/owned.jpg").exists()
+
+
+def test_the_dataset_page_lists_rows_left_out(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("EMOTION_RUNS", str(tmp_path / "runs"))
+    pixels = " ".join(["10"] * 48 * 48)
+    path = tmp_path / "fer2013.csv"
+    path.write_text(f"emotion,pixels,Usage\n3,{pixels},Training\nbanana,{pixels},Training\n4,{pixels},Training,x\n")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.session_state["data_path"] = str(path)
+    at.switch_page("pages/dataset.py").run()
+    assert not at.exception, at.exception
+    assert "2 entries left out of the listing" in [e.label for e in at.expander]
+    left_out = next(d.value for d in at.dataframe if list(d.value.columns) == ["entry", "problem"])
+    assert list(left_out["entry"]) == ["3", "4"] and "banana" in left_out["problem"][0]
+
+
+def test_a_tiny_file_of_many_pixels_is_decoded_but_not_kept_at_full_size():
+    """A 40 kB PNG of 6000x4000 zeros passes the 40-megapixel guard; the Photo page caches its result, so the
+    annotated copy is kept at display size (boxes stay in the original's pixels)."""
+    from PIL import Image
+
+    from emotion_core.photos import DISPLAY_MAX_SIDE, analyse_photo
+    from tests.test_live import scripted_predictor
+
+    buffer = io.BytesIO()
+    Image.new("L", (6000, 4000)).save(buffer, "PNG")
+    assert len(buffer.getvalue()) < 100_000
+    result = analyse_photo(scripted_predictor({"happy": 1.0}), "flat.png", buffer.getvalue())
+    assert result.error is None and result.faces == []
+    assert result.annotated.shape == (DISPLAY_MAX_SIDE * 4000 // 6000, DISPLAY_MAX_SIDE, 3)
