@@ -16,6 +16,7 @@ navigation = st.navigation(
         st.Page("pages/home.py", title="Home / model", icon="🏠", default=True),
         st.Page("pages/photo.py", title="Photo", icon="🖼️"),
         st.Page("pages/webcam.py", title="Live webcam", icon="🎥"),
+        st.Page("pages/video.py", title="Video file", icon="🎞️"),
         st.Page("pages/dataset.py", title="Dataset explorer", icon="🗂️"),
         st.Page("pages/train.py", title="Train", icon="🏋️"),
         st.Page("pages/evaluate.py", title="Evaluate", icon="📊"),

@@ -19,3 +19,7 @@ class DatasetLayoutError(EmotionCoreError):
 
 class ModelNotFoundError(EmotionCoreError):
     """No model under the given name or path; the message lists the available ones."""
+
+
+class InvalidVideoError(EmotionCoreError):
+    """A video file is missing, empty, broken or in a format OpenCV's FFmpeg cannot read (or write)."""

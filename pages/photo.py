@@ -1,9 +1,12 @@
 """Photo: upload photos (or take a snapshot); every face boxed and labelled, with its probabilities."""
 
 import altair as alt
+import numpy as np
 import streamlit as st
 
 from emotion_core.errors import EmotionCoreError
+from emotion_core.explain import explain_faces
+from emotion_core.io import decode_image
 from emotion_core.photos import PhotoResult, analyse_photo, face_scores, results_csv, results_json
 from emotion_core.predict import Face, Predictor
 from emotion_core.registry import model_version
@@ -16,6 +19,13 @@ IMAGE_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "bmp"]
 def analyse(model_name: str, version: float, name: str, data: bytes, _predictor: Predictor) -> PhotoResult:
     """Cached per (model, file): a download click or another upload does not redo earlier photos."""
     return analyse_photo(_predictor, name, data)
+
+
+@st.cache_data(max_entries=64, show_spinner="Explaining…")
+def explain(model_name: str, version: float, name: str, data: bytes, _predictor: Predictor) -> list[np.ndarray]:
+    """Grad-CAM overlays (BGR) for the faces ``analyse`` found, cached the same way: the toggle is free to flip."""
+    faces = analyse(model_name, version, name, data, _predictor).faces
+    return explain_faces(_predictor, decode_image(data), faces) if faces else []
 
 
 def probability_chart(face: Face) -> alt.Chart:
@@ -32,7 +42,7 @@ def probability_chart(face: Face) -> alt.Chart:
     )
 
 
-def show_result(position: int, result: PhotoResult) -> None:
+def show_result(position: int, result: PhotoResult, overlays: list[np.ndarray] | None = None) -> None:
     if result.error is not None:
         st.error(f"`{result.name}`: {result.error}")
         return
@@ -44,7 +54,11 @@ def show_result(position: int, result: PhotoResult) -> None:
             details.warning("No face found. Faces should be frontal and at least ~8% of the picture's shorter side.")
         for index, face in enumerate(result.faces, start=1):
             details.markdown(f"**Face {index}: {face.emotion} {face.confidence:.0%}**")
-            details.altair_chart(probability_chart(face), key=f"chart-{position}-{index}")
+            chart_slot = details
+            if overlays:
+                chart_slot, heat = details.columns([3, 1], vertical_alignment="center")
+                heat.image(overlays[index - 1][:, :, ::-1], caption="Grad-CAM", width="stretch")
+            chart_slot.altair_chart(probability_chart(face), key=f"chart-{position}-{index}")
             details.dataframe(face_scores(face).style.format({"probability": "{:.1%}"}), hide_index=True)
 
 
@@ -54,6 +68,7 @@ st.caption("Upload one or more photos, or take a snapshot. Files are read by the
 
 uploads = st.file_uploader("Photos", type=IMAGE_TYPES, accept_multiple_files=True)
 snapshot = st.camera_input("Snapshot") if st.toggle("Use the camera") else None
+explaining = st.toggle("Explain (Grad-CAM)", help="Where the model looked for each face's emotion (red most)")
 files = [(upload.name, upload.getvalue()) for upload in uploads or []]
 if snapshot is not None:
     files.append(("snapshot.jpg", snapshot.getvalue()))
@@ -80,5 +95,6 @@ json_column.download_button(
     "Download JSON", results_json(results), "emotions.json", "application/json", on_click="ignore"
 )
 
-for position, result in enumerate(results):
-    show_result(position, result)
+for position, (result, (name, data)) in enumerate(zip(results, files, strict=True)):
+    overlays = explain(model_name, version, name, data, predictor) if explaining and result.faces else None
+    show_result(position, result, overlays)
