@@ -19,6 +19,8 @@ from emotion_core.datasets import Dataset, Progress
 
 SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data" / "fer2013-sample"
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "emotion-uploads"
+# Uploaded dataset zips kept on disk (each at most server.maxUploadSize, 25 MB); the least recently used go first.
+MAX_STORED_UPLOADS = 20
 
 Unreadable = tuple[str, str]  # (file, one-line reason)
 
@@ -85,8 +87,26 @@ def store_upload(data: bytes, suffix: str = ".zip") -> Path:
     """
     UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
     target = UPLOAD_DIR / f"{hashlib.sha256(data).hexdigest()[:24]}{suffix}"
-    if not target.exists():
+    if target.exists():
+        target.touch()  # recently used again: kept by the pruning below
+    else:
         with tempfile.NamedTemporaryFile(dir=UPLOAD_DIR, delete=False) as tmp:
             tmp.write(data)
         os.replace(tmp.name, target)
+    _prune_uploads(keep=target)
     return target
+
+
+def _prune_uploads(keep: Path) -> None:
+    """Delete all but the MAX_STORED_UPLOADS most recently used uploads, so visitors cannot fill the disk."""
+
+    def used(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed meanwhile by another session's pruning
+            return 0.0
+
+    stored = sorted((p for p in UPLOAD_DIR.iterdir() if p.is_file() and not p.name.startswith("tmp")), key=used)
+    for old in stored[:-MAX_STORED_UPLOADS]:
+        if old != keep:
+            old.unlink(missing_ok=True)

@@ -277,3 +277,17 @@ def test_a_tiny_file_of_many_pixels_is_decoded_but_not_kept_at_full_size():
     result = analyse_photo(scripted_predictor({"happy": 1.0}), "flat.png", buffer.getvalue())
     assert result.error is None and result.faces == []
     assert result.annotated.shape == (DISPLAY_MAX_SIDE * 4000 // 6000, DISPLAY_MAX_SIDE, 3)
+
+
+def test_stored_uploads_are_bounded_in_number(tmp_path, monkeypatch):
+    import emotion_core.explore as explore
+
+    monkeypatch.setattr(explore, "UPLOAD_DIR", tmp_path / "uploads")
+    monkeypatch.setattr(explore, "MAX_STORED_UPLOADS", 3)
+    first = explore.store_upload(b"zip 0")
+    for i in range(1, 6):
+        newest = explore.store_upload(f"zip {i}".encode())
+        if i == 3:
+            explore.store_upload(b"zip 0")  # used again: among the most recent
+    kept = sorted(p.name for p in (tmp_path / "uploads").iterdir())
+    assert len(kept) == 3 and newest.name in kept and first.name in kept
