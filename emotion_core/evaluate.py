@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +42,15 @@ def predict_probabilities(model: Any, x: np.ndarray, flip_average: bool = False,
     """Class probabilities for a uint8 (n, 48, 48, 1) array, through the same forward pass as the Predictor."""
     from emotion_core.model import forward_function
 
-    forward = forward_function(model, flip_average)
+    return predict_with(forward_function(model, flip_average), x, model.output_shape[-1], batch_size)
+
+
+def predict_with(
+    forward: Callable[[np.ndarray], np.ndarray], x: np.ndarray, num_classes: int, batch_size: int = 256
+) -> np.ndarray:
+    """Probabilities from any forward callable (Keras graph, TFLite interpreter), ``batch_size`` faces per call."""
     chunks = [forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return np.concatenate(chunks) if chunks else np.empty((0, model.output_shape[-1]), np.float32)
+    return np.concatenate(chunks) if chunks else np.empty((0, num_classes), np.float32)
 
 
 def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, labels: list[str], flip_average: bool = False) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from emotion_core.model import flip_average_of, forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch
 from emotion_core.registry import resolve_model
 
+RUNTIMES = ("keras", "tflite")
+
 
 @dataclass(frozen=True)
 class Face:
@@ -54,10 +56,21 @@ class Predictor:
             self.forward = forward_function(self.model, flip_average=self.flip_average)
 
     @classmethod
-    def load(cls, model: str | Path | None = None) -> Predictor:
-        """Load a model by registered name or run-folder path (None: the shipped default)."""
-        loaded, metadata = load_run(resolve_model(model))
-        predictor = cls(loaded, metadata)
+    def load(cls, model: str | Path | None = None, runtime: str = "keras") -> Predictor:
+        """Load a model by registered name or run-folder path (None: the shipped default).
+
+        ``runtime="tflite"`` (implied by a path ending .tflite) runs the run's TFLite export instead of Keras.
+        """
+        if runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime '{runtime}'; choose one of {', '.join(RUNTIMES)}")
+        if runtime == "tflite" or str(model).endswith(".tflite"):
+            from emotion_core.tflite import load_tflite
+
+            lite, metadata = load_tflite(model)
+            predictor = cls(lite, metadata, forward=lite.forward_function(flip_average_of(metadata)))
+        else:
+            loaded, metadata = load_run(resolve_model(model))
+            predictor = cls(loaded, metadata)
         predictor.classify(np.zeros((1, predictor.input_size, predictor.input_size, 1), np.uint8))  # warm-up trace
         return predictor
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,10 @@ import numpy as np
 
 from emotion_core.datasets import open_dataset
 from emotion_core.errors import DatasetLayoutError
-from emotion_core.evaluate import predict_probabilities, score
-from emotion_core.model import flip_average_of, load_run
+from emotion_core.evaluate import predict_with, score
+from emotion_core.model import flip_average_of, forward_function, load_run
 from emotion_core.registry import resolve_model
+from emotion_core.tflite import load_tflite
 
 
 @dataclass
@@ -34,7 +36,7 @@ def evaluate(data: str | Path, split: str = "test", model: str | Path | None = N
 
 def evaluate_with_predictions(data: str | Path, split: str = "test", model: str | Path | None = None) -> Evaluation:
     """Like ``evaluate`` but keeps each sample's probabilities, e.g. to show the most confident mistakes."""
-    keras_model, metadata = load_run(resolve_model(model))
+    forward, metadata = _forward(model)
     labels = list(metadata["labels"])
     dataset = open_dataset(data)
     samples = dataset.split_samples(split)
@@ -42,18 +44,31 @@ def evaluate_with_predictions(data: str | Path, split: str = "test", model: str 
     if unknown and len(unknown) == len({s.label for s in samples}):
         raise DatasetLayoutError(f"none of the classes in {data} ({', '.join(unknown)}) are known to the model")
     x, y, bad = dataset.load(samples, labels)
-    probabilities = predict_probabilities(keras_model, x, flip_average_of(metadata))
+    probabilities = predict_with(forward, x, len(labels))
     report = score(y, probabilities.argmax(axis=1), labels)
     report["model"] = metadata.get("name", str(model))
+    report["runtime"] = metadata.get("runtime", "keras")
+    if "file" in metadata:
+        report["file"] = metadata["file"]
     report["skipped"] = {"unreadable": [ref for ref, _ in bad], "unknown_classes": unknown}
     skipped = set(report["skipped"]["unreadable"])
     refs = [s.ref for s in samples if s.label in labels and s.ref not in skipped]  # load() keeps these, in order
     return Evaluation(report, labels, refs, x, y, probabilities)
 
 
+def _forward(model: str | Path | None) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]:
+    """The model's forward pass and metadata: Keras for a name or run folder, TFLite for a .tflite path."""
+    if str(model).endswith(".tflite"):
+        lite, metadata = load_tflite(model)
+        return lite.forward_function(flip_average_of(metadata)), metadata
+    keras_model, metadata = load_run(resolve_model(model))
+    return forward_function(keras_model, flip_average_of(metadata)), metadata
+
+
 def format_report(report: dict[str, Any]) -> str:
     """Human-readable per-class table and confusion matrix (the JSON line follows it)."""
-    lines = [f"model {report['model']}: accuracy {report['accuracy']:.4f} on {report['n']} images", ""]
+    runtime = report.get("runtime", "keras") + (f" {report['file']}" if "file" in report else "")
+    lines = [f"model {report['model']} ({runtime}): accuracy {report['accuracy']:.4f} on {report['n']} images", ""]
     lines.append(f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
     for name, m in report["per_class"].items():
         lines.append(f"{name:<10} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {m['support']:>8}")
