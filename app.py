@@ -20,6 +20,7 @@ navigation = st.navigation(
         st.Page("pages/dataset.py", title="Dataset explorer", icon="🗂️"),
         st.Page("pages/train.py", title="Train", icon="🏋️"),
         st.Page("pages/evaluate.py", title="Evaluate", icon="📊"),
+        st.Page("pages/models.py", title="Models", icon="🗃️"),
     ]
 )
 navigation.run()

@@ -21,6 +21,7 @@ angry, disgust, fear, happy, sad, surprise, neutral.
 - **Dataset explorer**: class balance and sample faces of a dataset (FER2013 layout, zip, folder or CSV).
 - **Train**: train a model in the background and watch its curves; finished runs join the model picker.
 - **Evaluate**: accuracy, per-class precision/recall/F1, confusion matrix and the most confident mistakes.
+- **Models**: every model with its size and accuracy; rename, delete, and compare models class by class.
 
 The model picker in the sidebar applies to every page.
 """

@@ -5,12 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from emotion_core.model import ARCHITECTURES
+from emotion_core.registry import list_models
 from pages.common import data_picker, model_picker
 from train import launcher
 from train.config import TrainConfig
 
 REFRESH_S = 2.0
 DEFAULTS = TrainConfig()
+NO_INIT = "none (fresh weights)"
 
 
 def curve_chart(log: pd.DataFrame, metric: str) -> alt.Chart:
@@ -31,6 +33,11 @@ def config_form() -> TrainConfig | None:
     """The launch form over TrainConfig's main fields; returns a config when submitted."""
     with st.form("train"):
         data = data_picker("Dataset (folder, zip or fer2013.csv)")
+        init = st.selectbox(
+            "Start from model",
+            [NO_INIT, *list_models()],
+            help=f"{field_help('init')}; the architecture choice is then ignored",
+        )
         left, right = st.columns(2)
         architecture = left.selectbox("Architecture", list(ARCHITECTURES), help=field_help("architecture"))
         epochs = right.number_input("Epochs", 1, 500, DEFAULTS.epochs, help=field_help("epochs"))
@@ -49,6 +56,7 @@ def config_form() -> TrainConfig | None:
             return None
     return TrainConfig(
         data=data,
+        init="" if init == NO_INIT else init,
         architecture=architecture,
         epochs=int(epochs),
         batch_size=int(batch_size),

@@ -10,7 +10,8 @@ TIMEOUT = 60  # the first script run imports TensorFlow
 
 
 @pytest.mark.parametrize(
-    "page", ["pages/home.py", "pages/photo.py", "pages/dataset.py", "pages/train.py", "pages/evaluate.py"]
+    "page",
+    ["pages/home.py", "pages/photo.py", "pages/dataset.py", "pages/train.py", "pages/evaluate.py", "pages/models.py"],
 )
 def test_page_renders_without_exception(page, tmp_path, monkeypatch):
     monkeypatch.setenv("EMOTION_RUNS", str(tmp_path))

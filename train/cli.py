@@ -1,4 +1,4 @@
-"""Command line of the training package: fit and evaluate."""
+"""Command line of the training package: fit, evaluate, export and models."""
 
 from __future__ import annotations
 
@@ -20,7 +20,19 @@ def cli(argv: list[str] | None = None) -> int:
     evaluate_parser = commands.add_parser("evaluate", help="score a model on a dataset split")
     evaluate_parser.add_argument("--data", required=True, help="folder, zip or fer2013.csv")
     evaluate_parser.add_argument("--split", default="test")
-    evaluate_parser.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
+    evaluate_parser.add_argument(
+        "--model", default=None, help="model name, run folder or .tflite file (default: the shipped model)"
+    )
+    export_parser = commands.add_parser("export", help="write a model as TFLite beside its run folder")
+    export_parser.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
+    export_parser.add_argument("--format", default="tflite", choices=["tflite"])
+    export_parser.add_argument(
+        "--quantize",
+        default="none",
+        choices=["none", "float16", "int8"],
+        help="int8 calibrates on the run's training images",
+    )
+    _add_models_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
@@ -29,6 +41,10 @@ def cli(argv: list[str] | None = None) -> int:
     try:
         if args.command == "fit":
             return _fit(args)
+        if args.command == "export":
+            return _export(args)
+        if args.command == "models":
+            return _models(args)
         return _evaluate(args)
     except (EmotionCoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -60,4 +76,47 @@ def _evaluate(args: argparse.Namespace) -> int:
     report = evaluate(args.data, args.split, args.model)
     print(format_report(report))
     print(json.dumps(report))
+    return 0
+
+
+def _add_models_parser(commands: argparse._SubParsersAction) -> None:
+    models_parser = commands.add_parser("models", help="list registered models; rename, delete or compare them")
+    actions = models_parser.add_subparsers(dest="action")
+    rename_parser = actions.add_parser("rename", help="rename a trained model")
+    rename_parser.add_argument("old")
+    rename_parser.add_argument("new", help="letters, digits, '-' and '_'")
+    delete_parser = actions.add_parser("delete", help="delete a trained model's run folder")
+    delete_parser.add_argument("name")
+    delete_parser.add_argument("--yes", action="store_true", help="confirm: the folder is removed for good")
+    compare_parser = actions.add_parser("compare", help="per-class recall and F1 of models on one dataset split")
+    compare_parser.add_argument("names", nargs="+")
+    compare_parser.add_argument("--data", required=True, help="folder, zip or fer2013.csv")
+    compare_parser.add_argument("--split", default="test")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from train.export import export
+
+    path = export(args.model, args.quantize)
+    print(json.dumps({"export": str(path), "bytes": path.stat().st_size, "quantize": args.quantize}))
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from train import models
+
+    if args.action == "rename":
+        print(f"renamed {args.old} to {models.rename_model(args.old, args.new).name}")
+    elif args.action == "delete":
+        if not args.yes:
+            raise ValueError(f"deleting '{args.name}' removes its folder for good; repeat with --yes to confirm")
+        models.delete_model(args.name)
+        print(f"deleted {args.name}")
+    elif args.action == "compare":
+        frame = models.compare_models(args.names, args.data, args.split)
+        table = frame.pivot(index="class", columns="model", values=["recall", "f1"]).loc[frame["class"].unique()]
+        print(table.to_string())
+        print(json.dumps(frame.to_dict(orient="records")))
+    else:
+        print(models.model_table().to_string(index=False))
     return 0

@@ -12,6 +12,10 @@ class TrainConfig:
     data: str = field(default="", metadata={"help": "dataset: folder or zip of <split>/<class>/<image>, or fer2013.csv"})
     out: str = field(default="", metadata={"help": "run folder to write (default: runs/<architecture>-<time>)"})
     architecture: str = field(default="vgg", metadata={"help": "vgg (accurate, ~1.8M params) or tiny (tests)"})
+    init: str = field(
+        default="",
+        metadata={"help": "start from a trained model's weights (name or run folder): its architecture, plus any new classes"},
+    )
     epochs: int = field(default=40, metadata={"help": "passes over the training split"})
     batch_size: int = field(default=64, metadata={"help": "64 is as fast as 128 on 2 CPU cores and generalises better"})
     learning_rate: float = field(default=2e-3, metadata={"help": "peak AdamW rate, reached after the warm-up"})
@@ -32,6 +36,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError with a one-line reason, before anything is launched."""
+        from emotion_core.errors import EmotionCoreError
         from emotion_core.model import ARCHITECTURES
 
         if not self.data:
@@ -42,6 +47,13 @@ class TrainConfig:
             raise ValueError("epochs and batch size must be at least 1")
         if not 0 < self.learning_rate < 1:
             raise ValueError("learning rate must be between 0 and 1")
+        if self.init:
+            from emotion_core.registry import read_metadata
+
+            try:
+                read_metadata(self.init)
+            except EmotionCoreError as error:
+                raise ValueError(f"--init: {error}") from None
         if self.precision not in ("float32", "mixed_bfloat16"):
             raise ValueError("precision must be float32 or mixed_bfloat16")
 

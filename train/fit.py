@@ -6,6 +6,7 @@ import json
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from emotion_core.model import build_model, save_run, write_json_atomic
 from emotion_core.preprocess import PreprocessConfig
 from emotion_core.registry import runs_dir
 from train.config import TrainConfig
+from train.finetune import initial_model
 
 CHECKPOINT = "checkpoint.keras"
 STATE = "state.json"
@@ -37,6 +39,9 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     for ref, reason in dataset.rejected:  # listed nowhere else: malformed CSV rows, unsafe zip names
         print(f"skipped {ref}: {reason}", flush=True)
     labels = dataset.classes
+    if config.init:
+        initial, labels, architecture = initial_model(config.init, labels)
+        config = replace(config, architecture=architecture)  # the weights decide it, not the default flag
     x_train, y_train = _load_split(dataset, config.train_split, labels)
     val = _load_split(dataset, config.val_split, labels) if config.val_split in dataset.splits else None
 
@@ -47,7 +52,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
         trim_log(run_dir / LOG, start_epoch)
         print(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}", flush=True)
     else:
-        model = build_model(config.architecture, len(labels))
+        model = initial if config.init else build_model(config.architecture, len(labels))
         model.compile(
             optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
             loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
@@ -200,6 +205,7 @@ def _metadata(run_dir: Path, config: TrainConfig, labels: list[str], metrics: di
         "training": {**config.to_dict(), "train_images": n_train},
         "metrics": metrics,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        **({"init": config.init} if config.init else {}),
     }
 
 
