@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from emotion_core.errors import EmotionCoreError
 from emotion_core import explore
+from emotion_core.errors import EmotionCoreError
 from emotion_core.registry import runs_dir
 
 ROOTS_ENV = "EMOTION_DATA_ROOTS"

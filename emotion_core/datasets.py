@@ -200,7 +200,7 @@ def check_archive(infos: list[zipfile.ZipInfo], source: Path) -> None:
 
 
 def _safe_member_name(name: str) -> bool:
-    """No absolute paths, drive letters or '..': such names are never used as paths here, but are never listed either."""
+    """No absolute paths, drive letters or '..': never used as paths here, but never listed either."""
     path = PurePosixPath(name.replace("\\", "/"))
     return not path.is_absolute() and ".." not in path.parts and not re.match(r"^[A-Za-z]:", name)
 
@@ -251,7 +251,7 @@ def _open_csv(path: Path) -> Dataset:
     lines = (n for n in range(2, 2 + len(frame) + len(skipped)) if n not in skipped)
     usage = frame["usage"] if "usage" in frame.columns else pd.Series("Training", index=frame.index)
     samples, pixels = [], {}
-    for row, emotion, pix, use in zip(lines, frame["emotion"], frame["pixels"], usage):
+    for row, emotion, pix, use in zip(lines, frame["emotion"], frame["pixels"], usage, strict=True):
         ref = str(row)  # the line number in the file, so errors point at it
         label = _csv_label(emotion)
         if label is None:

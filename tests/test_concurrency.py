@@ -58,7 +58,7 @@ def run_photos(predictor: Predictor, photo: np.ndarray) -> list[list]:
 def same_faces(a: list, b: list) -> bool:
     return len(a) == len(b) and all(
         box_a == box_b and np.allclose(list(sa.values()), list(sb.values()), atol=1e-6)
-        for (box_a, sa), (box_b, sb) in zip(a, b)
+        for (box_a, sa), (box_b, sb) in zip(a, b, strict=True)
     )
 
 
@@ -68,7 +68,9 @@ def test_a_webcam_stream_and_a_photo_share_a_predictor_without_mixing(shared_pre
     alone_photo = run_photos(shared_predictor, photo)[0]
     assert alone_photo and all(faces for _, faces in alone_stream), "both images have a face"
     a_scores, b_scores = list(alone_stream[0][1][0][1].values()), list(alone_photo[0][1].values())
-    assert np.abs(np.subtract(a_scores, b_scores)).max() > 0.01, "A and B must be told apart for the test to mean anything"
+    assert np.abs(np.subtract(a_scores, b_scores)).max() > 0.01, (
+        "A and B must be told apart for the test to mean anything"
+    )
 
     together: dict[str, list] = {}
     start = threading.Barrier(2)
@@ -88,7 +90,9 @@ def test_a_webcam_stream_and_a_photo_share_a_predictor_without_mixing(shared_pre
         thread.join(timeout=300)
 
     assert len(together["stream"]) == FRAMES and len(together["photos"]) == PHOTOS
-    for i, ((frame, faces), (frame_alone, faces_alone)) in enumerate(zip(together["stream"], alone_stream)):
+    for i, ((frame, faces), (frame_alone, faces_alone)) in enumerate(
+        zip(together["stream"], alone_stream, strict=True)
+    ):
         assert same_faces(faces, faces_alone), f"webcam frame {i} differs from its answer alone"
         assert np.array_equal(frame, frame_alone), f"webcam frame {i} was drawn differently"
     for i, faces in enumerate(together["photos"]):

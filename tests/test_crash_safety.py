@@ -25,8 +25,12 @@ EPOCHS = 30
 def start_fit(args: list[str], runs: Path) -> subprocess.Popen:
     env = {**os.environ, "EMOTION_RUNS": str(runs), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "train", "fit", *args], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "train", "fit", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

@@ -177,8 +177,26 @@ def test_upload_limit_is_set_in_the_app_config():
     assert 1 <= config["server"]["maxUploadSize"] <= 50
 
 
-PATH_CALLS = {"open", "Path", "PurePath", "join", "write_bytes", "write_text", "NamedTemporaryFile", "mkdir",
-              "copyfile", "copy", "move", "rename", "replace", "unlink", "remove", "makedirs", "extract", "store_upload"}
+PATH_CALLS = {
+    "open",
+    "Path",
+    "PurePath",
+    "join",
+    "write_bytes",
+    "write_text",
+    "NamedTemporaryFile",
+    "mkdir",
+    "copyfile",
+    "copy",
+    "move",
+    "rename",
+    "replace",
+    "unlink",
+    "remove",
+    "makedirs",
+    "extract",
+    "store_upload",
+}
 
 
 def upload_name_paths(source: str) -> list[int]:
@@ -186,8 +204,13 @@ def upload_name_paths(source: str) -> list[int]:
     named like an upload) is passed to something that makes or opens a path. ``Path(upload.name).suffix`` alone
     is let through: the extension, not the name (a page must still check it against its allowed list)."""
     tree = ast.parse(source)
-    tainted = {arg.arg for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
-               for arg in node.args.args if "upload" in arg.arg or "snapshot" in arg.arg}
+    tainted = {
+        arg.arg
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        for arg in node.args.args
+        if "upload" in arg.arg or "snapshot" in arg.arg
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             if getattr(node.value.func, "attr", "") in ("file_uploader", "camera_input"):
@@ -199,12 +222,18 @@ def upload_name_paths(source: str) -> list[int]:
     suffix_only = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "suffix"}
     found = []
     for node in ast.walk(tree):
-        is_path_call = isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in PATH_CALLS
+        is_path_call = (
+            isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) in PATH_CALLS
+        )
         is_join = isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)
         if (is_path_call and id(node) not in suffix_only) or is_join:
             for inner in ast.walk(node):
-                if (isinstance(inner, ast.Attribute) and inner.attr == "name" and isinstance(inner.value, ast.Name)
-                        and inner.value.id in tainted):
+                if (
+                    isinstance(inner, ast.Attribute)
+                    and inner.attr == "name"
+                    and isinstance(inner.value, ast.Name)
+                    and inner.value.id in tainted
+                ):
                     found.append(node.lineno)
     return found
 
@@ -238,7 +267,9 @@ def test_a_hostile_upload_name_is_only_a_label(tmp_path, monkeypatch):
     monkeypatch.setattr(explore, "UPLOAD_DIR", tmp_path / "uploads")
     monkeypatch.chdir(tmp_path)
     stored = explore.store_upload(b"PK\x05\x06" + b"\0" * 18, ".zip")
-    assert stored.parent == tmp_path / "uploads" and len(stored.stem) == 24 and set(stored.stem) <= set("0123456789abcdef")
+    assert (
+        stored.parent == tmp_path / "uploads" and len(stored.stem) == 24 and set(stored.stem) <= set("0123456789abcdef")
+    )
 
     before = files_under(tmp_path)
     name = "../../../../tmp/owned.jpg"
