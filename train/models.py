@@ -60,6 +60,8 @@ def delete_model(name: str) -> None:
     folder = _managed_folder(name)
     trash = runs_dir() / f".deleting-{name}-{uuid.uuid4().hex[:8]}"
     os.rename(folder, trash)
+    for marker in ("model.keras", launcher.STATE, launcher.OUTPUT):  # first: a half-removed folder is listed nowhere
+        (trash / marker).unlink(missing_ok=True)
     shutil.rmtree(trash)
 
 
