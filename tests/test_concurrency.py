@@ -16,8 +16,8 @@ from emotion_core.io import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.live import LiveProcessor
 from emotion_core.predict import Predictor
-from tests.conftest import REPO
-from tests.test_live import FACES, webcam_frame
+from tests.conftest import REPO, shared_photo
+from tests.test_live import webcam_frame
 
 FRAMES, PHOTOS = 24, 24
 
@@ -63,7 +63,7 @@ def same_faces(a: list, b: list) -> bool:
 
 
 def test_a_webcam_stream_and_a_photo_share_a_predictor_without_mixing(shared_predictor):
-    frames, photo = stream_a(), read_image(FACES / "03_sad.png")
+    frames, photo = stream_a(), read_image(shared_photo("03_sad.png"))
     alone_stream = run_stream(shared_predictor, frames)
     alone_photo = run_photos(shared_predictor, photo)[0]
     assert alone_photo and all(faces for _, faces in alone_stream), "both images have a face"
