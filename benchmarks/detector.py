@@ -11,25 +11,16 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from timing import median_ms  # noqa: E402
+
 from emotion_core.faces import FaceDetector  # noqa: E402
 from emotion_core.io import read_image  # noqa: E402
-
-
-def time_ms(detector: FaceDetector, image: np.ndarray, repeats: int) -> float:
-    detector.detect(image)
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        detector.detect(image)
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def main() -> None:
@@ -38,11 +29,12 @@ def main() -> None:
     args = parser.parse_args()
     photos = sorted(Path(args.faces).glob("*.png"))
     detector = FaceDetector()
-    found = {p.name: len(detector.detect(read_image(p))) for p in photos}
-    photo_ms = statistics.median(time_ms(detector, read_image(p), 3) for p in photos)
+    images = {p.name: read_image(p) for p in photos}
+    found = {name: len(detector.detect(image)) for name, image in images.items()}
+    photo_ms = statistics.median(median_ms(lambda image=image: detector.detect(image), 3) for image in images.values())
     frame = np.full((480, 640, 3), 128, np.uint8)
     frame[118:361, 160:480] = read_image(photos[0])
-    frame_ms = time_ms(detector, frame, 30)
+    frame_ms = median_ms(lambda: detector.detect(frame), 30)
 
     exactly_one = sum(n == 1 for n in found.values())
     print(f"{'photos':<28}{len(photos)}")
@@ -50,7 +42,8 @@ def main() -> None:
     print(f"{'not one face':<28}{ {k: v for k, v in found.items() if v != 1} }")
     print(f"{'ms per 320x243 photo':<28}{photo_ms:.1f}")
     print(f"{'ms per 640x480 frame':<28}{frame_ms:.1f}")
-    print(json.dumps({"photos": len(photos), "exactly_one_face": exactly_one, "photo_ms": round(photo_ms, 2), "frame_640x480_ms": round(frame_ms, 2)}))
+    figures = {"photos": len(photos), "exactly_one_face": exactly_one, "photo_ms": round(photo_ms, 2)}
+    print(json.dumps({**figures, "frame_640x480_ms": round(frame_ms, 2)}))
 
 
 if __name__ == "__main__":

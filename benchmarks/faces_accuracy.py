@@ -28,7 +28,7 @@ EXPECTED = {"happy": "happy", "sad": "sad", "surprised": "surprise", "normal": "
 def score_photos(predictor: Predictor, margin: float) -> dict:
     config = replace(predictor.preprocess_config, margin=margin)
     hits: dict[str, list[str]] = {condition: [] for condition in EXPECTED}
-    for condition, expected in EXPECTED.items():
+    for condition in EXPECTED:
         for photo in sorted(FACES.glob(f"*_{condition}.png")):
             image = read_image(photo)
             boxes = predictor.detector.detect(image)[:1]
@@ -36,7 +36,9 @@ def score_photos(predictor: Predictor, margin: float) -> dict:
             predicted = predictor.labels[int(probabilities[0].argmax())] if len(boxes) else "no face"
             hits[condition].append(predicted)
     correct = {c: sum(p == EXPECTED[c] for p in predictions) for c, predictions in hits.items()}
-    return {"margin": margin, "correct": sum(correct.values()), "of": sum(map(len, hits.values())), "per_condition": correct, "predictions": hits}
+    total = sum(map(len, hits.values()))
+    return {"margin": margin, "correct": sum(correct.values()), "of": total, "per_condition": correct,
+            "predictions": hits}
 
 
 def main() -> None:

@@ -13,31 +13,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from timing import median_ms  # noqa: E402
 from webcam_fps import FACES, WARM_UP, run, stream  # noqa: E402
 
 from emotion_core.live import LiveConfig  # noqa: E402
 from emotion_core.predict import Predictor  # noqa: E402
 from emotion_core.preprocess import faces_to_batch  # noqa: E402
-
-
-def median_ms(work: Callable[[], object], repeats: int) -> float:
-    work()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def fer_baseline_fps(frame: np.ndarray, repeats: int) -> tuple[float | None, str]:

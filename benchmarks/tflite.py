@@ -13,32 +13,21 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from timing import median_ms  # noqa: E402
+
 from emotion_core.predict import Predictor  # noqa: E402
 from emotion_core.registry import resolve_model  # noqa: E402
 from emotion_core.tflite import QUANTIZATIONS  # noqa: E402
 from train.evaluate import evaluate  # noqa: E402
 from train.export import export  # noqa: E402
-
-
-def median_ms(work: Callable[[], object], repeats: int) -> float:
-    work()
-    samples = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def measure(path: Path, batch: np.ndarray, repeats: int, data: str | None, split: str) -> dict[str, object]:
