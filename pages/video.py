@@ -11,6 +11,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from emotion_core.draw import COLOURS
 from emotion_core.errors import EmotionCoreError
@@ -27,7 +28,7 @@ def work_dir() -> Path:
     return Path(held.name)
 
 
-def save_upload(upload) -> Path:
+def save_upload(upload: UploadedFile) -> Path:
     """Copy the upload under a generated name: the user's file name never reaches the file system.
 
     The extension is kept (from the allowed list only) because FFmpeg's probe uses it as a hint.
@@ -39,7 +40,7 @@ def save_upload(upload) -> Path:
     return target
 
 
-def analyse(model_name: str, upload, every: int, annotate: bool, key: tuple) -> None:
+def analyse(model_name: str, upload: UploadedFile, every: int, annotate: bool, key: tuple) -> None:
     """Run the clip through the model with a progress bar, keeping results in session state as they come.
 
     A click on Cancel reruns the script, which interrupts it at the next progress update; ``closing``
@@ -92,7 +93,7 @@ def emotion_chart(data: pd.DataFrame, labels: list[str]) -> alt.Chart:
 def show_results(held: dict, segment_s: float) -> None:
     results, labels = held["results"], held["labels"]
     if not held["complete"]:
-        st.warning(f"Cancelled: results for the first {len(results)} analysed frame(s) only.")
+        st.warning(f"Stopped early: results for the first {len(results)} analysed frame(s) only.")
     faces = sum(len(r.faces) for r in results)
     st.write(f"{len(results)} frame(s) analysed, {faces} face(s) found")
     if not faces:
@@ -142,3 +143,5 @@ if st.button("Analyse", type="primary"):
     held = st.session_state[RESULT_KEY]
 if held is not None and held["key"] == key:
     show_results(held, segment_s)
+elif held is not None:
+    st.info("The video, model or settings changed: press Analyse for new results.")

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from emotion_core.io import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.model import build_model, save_run
-from tests.conftest import FACES_DIR
+from tests.conftest import shared_photo
 from tests.test_video import FRAMES, write_face_clip
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -35,7 +35,7 @@ def analyse(page: AppTest, name: str, data: bytes, every: int = 1) -> AppTest:
 
 def test_video_page_charts_segments_and_offers_downloads(page, tmp_path):
     assert not page.exception and "Upload a video" in page.info[0].value
-    clip = write_face_clip(tmp_path / "clip.mp4", read_image(FACES_DIR / "01_happy.png"))
+    clip = write_face_clip(tmp_path / "clip.mp4", read_image(shared_photo("01_happy.png")))
     analyse(page, "../my holiday.mp4", clip.read_bytes(), every=2)
 
     assert not page.exception, page.exception

@@ -20,7 +20,7 @@ from emotion_core.labels import EMOTIONS
 from emotion_core.model import build_model, save_run
 from emotion_core.predict import Predictor
 from emotion_core.preprocess import faces_to_batch
-from tests.conftest import FACES_DIR, REPO
+from tests.conftest import REPO, shared_photo
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 METADATA = {"labels": list(EMOTIONS), "input_size": 48, "architecture": "tiny"}
@@ -34,7 +34,7 @@ def predictor() -> Predictor:
 
 @pytest.fixture(scope="module")
 def photos() -> list[Path]:
-    return [FACES_DIR / "01_happy.png", FACES_DIR / "02_surprised.png"]
+    return [shared_photo("01_happy.png"), shared_photo("02_surprised.png")]
 
 
 def model_inputs(predictor: Predictor, photos: list[Path]) -> np.ndarray:

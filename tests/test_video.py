@@ -17,7 +17,7 @@ from emotion_core.labels import EMOTIONS
 from emotion_core.model import build_model, save_run
 from emotion_core.predict import Predictor
 from emotion_core.video import SegmentSummary, analyse_video, probe, results_csv, timeline_rows
-from tests.conftest import FACES_DIR, REPO
+from tests.conftest import REPO, shared_photo
 
 FRAMES, FPS = 20, 10.0
 
@@ -43,7 +43,7 @@ def frame_count(path: Path) -> int:
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
-    face = read_image(FACES_DIR / "01_happy.png")
+    face = read_image(shared_photo("01_happy.png"))
     return write_face_clip(tmp_path_factory.mktemp("video") / "clip.mp4", face)
 
 
