@@ -37,8 +37,13 @@ def score_photos(predictor: Predictor, margin: float) -> dict:
             hits[condition].append(predicted)
     correct = {c: sum(p == EXPECTED[c] for p in predictions) for c, predictions in hits.items()}
     total = sum(map(len, hits.values()))
-    return {"margin": margin, "correct": sum(correct.values()), "of": total, "per_condition": correct,
-            "predictions": hits}
+    return {
+        "margin": margin,
+        "correct": sum(correct.values()),
+        "of": total,
+        "per_condition": correct,
+        "predictions": hits,
+    }
 
 
 def main() -> None:

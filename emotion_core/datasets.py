@@ -215,7 +215,9 @@ def _samples_from_names(names: Iterable[str], source: Path) -> list[Sample]:
     if not images:
         raise DatasetLayoutError(f"no images found in {source}; {LAYOUT_HELP}")
     parts = _strip_common_root([p.parts for p in images])
-    samples = [Sample(p[0], canonical_label(p[1]), str(name)) for p, name in zip(parts, images) if len(p) == 3]
+    samples = [
+        Sample(p[0], canonical_label(p[1]), str(name)) for p, name in zip(parts, images, strict=True) if len(p) == 3
+    ]
     if not samples:
         depth = Counter(len(p) for p in parts).most_common(1)[0][0] - 1
         raise DatasetLayoutError(f"images in {source} sit {depth} folder(s) deep; {LAYOUT_HELP}")

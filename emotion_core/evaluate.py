@@ -26,7 +26,12 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str
         precision = tp / predicted if predicted else 0.0
         recall = tp / actual if actual else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_class[labels[i]] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "support": actual}
+        per_class[labels[i]] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": actual,
+        }
     n = int(len(y_true))
     return {
         "accuracy": round(float((y_true == y_pred).mean()) if n else 0.0, 4),
@@ -53,7 +58,9 @@ def predict_with(
     return np.concatenate(chunks) if chunks else np.empty((0, num_classes), np.float32)
 
 
-def evaluate_arrays(model: Any, x: np.ndarray, y: np.ndarray, labels: list[str], flip_average: bool = False) -> dict[str, Any]:
+def evaluate_arrays(
+    model: Any, x: np.ndarray, y: np.ndarray, labels: list[str], flip_average: bool = False
+) -> dict[str, Any]:
     return score(y, predict_probabilities(model, x, flip_average).argmax(axis=1), labels)
 
 

@@ -29,9 +29,7 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageTooLargeError(
-                    f"image is {width}x{height} pixels, more than the {max_pixels:,} allowed"
-                )
+                raise ImageTooLargeError(f"image is {width}x{height} pixels, more than the {max_pixels:,} allowed")
             image.load()
             image = ImageOps.exif_transpose(image)
     except UnidentifiedImageError:

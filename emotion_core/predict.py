@@ -105,7 +105,10 @@ class Predictor:
     def predict_boxes(self, image: np.ndarray, boxes: list[Box]) -> list[Face]:
         """Classify given boxes (e.g. tracked from an earlier frame) in one batch."""
         probabilities = self.classify(faces_to_batch(image, boxes, self.preprocess_config))
-        return [Face(box, dict(zip(self.labels, map(float, p)))) for box, p in zip(boxes, probabilities)]
+        return [
+            Face(box, dict(zip(self.labels, map(float, p), strict=True)))
+            for box, p in zip(boxes, probabilities, strict=True)
+        ]
 
     def predict(self, image: np.ndarray) -> list[Face]:
         """Detect every face in a BGR (or grey) image and classify them all, largest face first."""

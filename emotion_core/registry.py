@@ -71,6 +71,12 @@ def model_summaries() -> list[dict[str, Any]]:
             rows.append({"model": name, "problem": str(error)})
             continue
         metrics = meta.get("metrics") or {}
-        rows.append({"model": name, "architecture": meta.get("architecture"), "accuracy": metrics.get("accuracy"),
-                     "created": meta.get("created")})
+        rows.append(
+            {
+                "model": name,
+                "architecture": meta.get("architecture"),
+                "accuracy": metrics.get("accuracy"),
+                "created": meta.get("created"),
+            }
+        )
     return rows

@@ -20,7 +20,8 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 FACES_DIR = SHARED_DATA / "faces"
 # The dashboard opens datasets only under allowed roots (emotion_core.access); tests make theirs in the temp dir.
 os.environ.setdefault(
-    "EMOTION_DATA_ROOTS", os.pathsep.join(map(str, [REPO / "sample_data", SHARED_DATA, REPO / "runs", tempfile.gettempdir()]))
+    "EMOTION_DATA_ROOTS",
+    os.pathsep.join(map(str, [REPO / "sample_data", SHARED_DATA, REPO / "runs", tempfile.gettempdir()])),
 )
 
 

@@ -58,7 +58,9 @@ def test_bad_inputs_are_answered_in_order_and_the_rest_still_predicted(face_phot
 def test_unknown_model_is_one_clear_line(face_photos):
     done = subprocess.run(
         [sys.executable, "-m", "emotion_core", "predict", "--model", "nope", str(face_photos[0])],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "no model 'nope'; available: default" in done.stderr.strip().splitlines()[-1]

@@ -13,7 +13,10 @@ CLASSES = {"anger": 3, "happiness": 2, "surprised": 4}
 
 def test_zip_and_folder_give_the_same_counts_with_aliases(tmp_path):
     files = make_dataset_files(CLASSES)
-    for dataset in (open_dataset(write_zip(tmp_path / "d.zip", files)), open_dataset(write_folder(tmp_path / "d", files))):
+    for dataset in (
+        open_dataset(write_zip(tmp_path / "d.zip", files)),
+        open_dataset(write_folder(tmp_path / "d", files)),
+    ):
         assert dataset.splits == ["train", "test"]
         assert dataset.classes == ["angry", "happy", "surprise"]
         counts = dataset.counts()

@@ -22,8 +22,21 @@ def test_score_by_hand():
 
 def test_evaluate_cli_ends_with_the_json_line(tiny_run, tiny_zip):
     done = subprocess.run(
-        [sys.executable, "-m", "train", "evaluate", "--data", str(tiny_zip), "--split", "test", "--model", str(tiny_run)],
-        cwd=REPO, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "train",
+            "evaluate",
+            "--data",
+            str(tiny_zip),
+            "--split",
+            "test",
+            "--model",
+            str(tiny_run),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
@@ -37,7 +50,9 @@ def test_evaluate_cli_ends_with_the_json_line(tiny_run, tiny_zip):
 def test_evaluate_cli_bad_dataset_is_one_line(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "train", "evaluate", "--data", str(tmp_path / "missing.zip")],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == f"error: no such dataset path: {tmp_path / 'missing.zip'}"

@@ -39,19 +39,28 @@ def test_resume_continues_from_the_checkpoint(tiny_zip, tmp_path):
     config["epochs"] = 3  # as if the run had been cut off after epoch 1 of 3
     (run / "config.json").write_text(json.dumps(config))
 
-    done = subprocess.run([sys.executable, "-m", "train", "fit", "--resume", str(run)], cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "train", "fit", "--resume", str(run)], cwd=REPO, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     epochs_run = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("epoch ")]
     assert "resuming" in done.stdout and epochs_run == ["2/3", "3/3"]
     rows = list(csv.DictReader((run / "log.csv").open()))
     assert [r["epoch"] for r in rows] == ["0", "1", "2"] and rows[0] == first_rows[0]
-    assert json.loads((run / "state.json").read_text()) | {"pid": 0} == {"status": "finished", "epoch": 3, "epochs": 3, "pid": 0}
+    assert json.loads((run / "state.json").read_text()) | {"pid": 0} == {
+        "status": "finished",
+        "epoch": 3,
+        "epochs": 3,
+        "pid": 0,
+    }
 
 
 def test_fit_refuses_bad_settings_before_loading_anything(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "train", "fit", "--data", str(tmp_path / "nothing.zip"), "--epochs", "0"],
-        cwd=REPO, capture_output=True, text=True,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     # TensorFlow's C++ start-up lines may precede it on stderr; ours is the last line, and one line.
     assert done.returncode == 2 and "Traceback" not in done.stderr
@@ -62,4 +71,4 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     config = TrainConfig(data="x", epochs=10, warmup_epochs=2, learning_rate=0.01)
     rates = [learning_rate_at(e, config) for e in range(10)]
     assert rates[0] < rates[1] < rates[2] == 0.01
-    assert all(a >= b for a, b in zip(rates[2:], rates[3:])) and rates[-1] < 0.001
+    assert all(a >= b for a, b in zip(rates[2:], rates[3:], strict=False)) and rates[-1] < 0.001

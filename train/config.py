@@ -9,12 +9,16 @@ from typing import Any
 
 @dataclass
 class TrainConfig:
-    data: str = field(default="", metadata={"help": "dataset: folder or zip of <split>/<class>/<image>, or fer2013.csv"})
+    data: str = field(
+        default="", metadata={"help": "dataset: folder or zip of <split>/<class>/<image>, or fer2013.csv"}
+    )
     out: str = field(default="", metadata={"help": "run folder to write (default: runs/<architecture>-<time>)"})
     architecture: str = field(default="vgg", metadata={"help": "vgg (accurate, ~1.8M params) or tiny (tests)"})
     init: str = field(
         default="",
-        metadata={"help": "start from a trained model's weights (name or run folder): its architecture, plus any new classes"},
+        metadata={
+            "help": "start from a trained model's weights (name or run folder): its architecture, plus any new classes"
+        },
     )
     epochs: int = field(default=40, metadata={"help": "passes over the training split"})
     batch_size: int = field(default=64, metadata={"help": "64 is as fast as 128 on 2 CPU cores and generalises better"})
@@ -25,9 +29,12 @@ class TrainConfig:
     augment: bool = field(default=True, metadata={"help": "flips, shifts, small rotations/zoom, contrast"})
     train_split: str = field(default="train", metadata={"help": "split to train on"})
     val_split: str = field(default="test", metadata={"help": "split reported each epoch ('' for none)"})
-    precision: str = field(default="float32", metadata={"help": "float32, or mixed_bfloat16 (~1.5x faster on AVX512-BF16 CPUs)"})
+    precision: str = field(
+        default="float32", metadata={"help": "float32, or mixed_bfloat16 (~1.5x faster on AVX512-BF16 CPUs)"}
+    )
     test_time_flip: bool = field(
-        default=True, metadata={"help": "predict as the mean over the face and its mirror image (+1.6 points on FER2013 test)"}
+        default=True,
+        metadata={"help": "predict as the mean over the face and its mirror image (+1.6 points on FER2013 test)"},
     )
     seed: int = field(default=1, metadata={"help": "random seed for shuffling and augmentation"})
 

@@ -74,7 +74,7 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"{name:<10} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {m['support']:>8}")
     columns = report["confusion_columns"]
     lines += ["", "confusion (rows: true, columns: predicted)", " " * 10 + "".join(f"{c[:7]:>8}" for c in columns)]
-    for name, row in zip(report["labels"], report["confusion"]):
+    for name, row in zip(report["labels"], report["confusion"], strict=True):
         lines.append(f"{name:<10}" + "".join(f"{v:>8}" for v in row))
     if report["skipped"]["unreadable"]:
         lines.append(f"\nskipped {len(report['skipped']['unreadable'])} unreadable images")

@@ -176,8 +176,12 @@ def _augment(images: Any, labels: Any) -> tuple[Any, Any]:
     zeros = tf.zeros([n])
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
     warped = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="NEAREST",
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="NEAREST",
     )
     mean = tf.reduce_mean(warped, axis=[1, 2, 3], keepdims=True)
     contrast = tf.random.uniform([n, 1, 1, 1], 0.8, 1.2)
