@@ -26,6 +26,7 @@ from webcam_fps import FACES, WARM_UP, run, stream  # noqa: E402
 from emotion_core.live import LiveConfig  # noqa: E402
 from emotion_core.predict import Predictor  # noqa: E402
 from emotion_core.preprocess import faces_to_batch  # noqa: E402
+from emotion_core.tflite import live_model  # noqa: E402
 
 
 def fer_baseline_fps(frame: np.ndarray, repeats: int) -> tuple[float | None, str]:
@@ -45,7 +46,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300)
     args = parser.parse_args()
 
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(live_model(args.model))  # what the webcam page runs
     frames = stream(FACES / "01_happy.png", args.frames + WARM_UP)
     frame = frames[0].copy()
     boxes = predictor.detector.detect(frame)

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from emotion_core.io import read_image  # noqa: E402
 from emotion_core.live import LiveConfig, LiveProcessor, LiveResult  # noqa: E402
 from emotion_core.predict import Predictor  # noqa: E402
+from emotion_core.tflite import live_model  # noqa: E402
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
 WARM_UP = 10  # frames left out of the figures (first detections, allocator warm-up)
@@ -76,7 +77,7 @@ def main() -> None:
     parser.add_argument("--detect-every", default="1,3", help="comma-separated values to compare")
     args = parser.parse_args()
 
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(live_model(args.model))  # what the webcam page runs
     frames = stream(Path(args.photo), args.frames + WARM_UP)
     rows = [run(predictor, [f.copy() for f in frames], int(n)) for n in args.detect_every.split(",")]
 

@@ -96,16 +96,10 @@ def flip_average_of(metadata: dict[str, Any]) -> bool:
 
 
 def save_run(run_dir: str | Path, model: keras.Model, metadata: dict[str, Any]) -> Path:
-    """Write model.keras and metadata.json atomically (temp file + rename): a kill leaves the old pair or the new."""
+    """Write model.keras and metadata.json atomically: a kill leaves the old pair or the new."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=run_dir, suffix=".keras", delete=False) as tmp:
-        tmp_model = Path(tmp.name)
-    try:
-        model.save(tmp_model)
-        os.replace(tmp_model, run_dir / MODEL_FILE)
-    finally:
-        tmp_model.unlink(missing_ok=True)
+    replace_atomically(run_dir / MODEL_FILE, model.save)
     write_json_atomic(run_dir / METADATA_FILE, metadata)
     return run_dir
 
@@ -121,8 +115,23 @@ def load_run(run_dir: str | Path) -> tuple[keras.Model, dict[str, Any]]:
     return model, metadata
 
 
+def replace_atomically(target: Path, write: Callable[[Path], Any]) -> None:
+    """Let ``write`` fill a temporary file beside ``target``, then rename it over ``target``.
+
+    A reader (or a process killed mid-write) sees the old file or the new one, never half of one.
+    """
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        tmp.chmod(0o644)  # mkstemp makes the file private; model files are meant to be shared
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """JSON written beside its target then renamed over it, so readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, default=str)
+    replace_atomically(path, lambda tmp: tmp.write_text(text))

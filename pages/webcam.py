@@ -16,6 +16,7 @@ from streamlit_webrtc import webrtc_streamer
 from emotion_core.draw import COLOURS
 from emotion_core.errors import EmotionCoreError
 from emotion_core.live import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
+from emotion_core.tflite import live_model
 from pages.common import get_predictor, model_picker
 
 ICE_ENV = "EMOTION_ICE_SERVERS"
@@ -52,7 +53,7 @@ def session_processor(model_name: str, config: LiveConfig) -> LiveProcessor:
     held = st.session_state.get("live_processor")
     if held is None or held[0] != key:
         try:
-            predictor = get_predictor(model_name)
+            predictor = get_predictor(live_model(model_name))
         except EmotionCoreError as error:
             st.error(str(error))
             st.stop()

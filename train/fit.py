@@ -15,7 +15,7 @@ import numpy as np
 
 from emotion_core.datasets import Dataset, open_dataset
 from emotion_core.evaluate import evaluate_arrays
-from emotion_core.model import build_model, save_run, write_json_atomic
+from emotion_core.model import build_model, replace_atomically, save_run, write_json_atomic
 from emotion_core.preprocess import PreprocessConfig
 from emotion_core.registry import runs_dir
 from train.config import TrainConfig
@@ -118,9 +118,8 @@ def trim_log(path: Path, epochs: int) -> None:
         first = line.split(",", 1)[0]
         if first.isdigit() and int(first) < epochs:
             rows[int(first)] = line
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(line + "\n" for line in header + [rows[e] for e in sorted(rows)]))
-    os.replace(tmp, path)
+    text = "".join(line + "\n" for line in header + [rows[e] for e in sorted(rows)])
+    replace_atomically(path, lambda tmp: tmp.write_text(text))
 
 
 def _load_split(dataset: Dataset, split: str, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -235,9 +234,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        tmp = self.run_dir / f".{CHECKPOINT}.tmp.keras"
-        self.model.save(tmp)
-        os.replace(tmp, self.run_dir / CHECKPOINT)
+        replace_atomically(self.run_dir / CHECKPOINT, self.model.save)
         _write_state(self.run_dir, "running", epoch + 1, self.epochs)
         seconds = time.monotonic() - self.started
         figures = " ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
