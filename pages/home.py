@@ -18,6 +18,7 @@ angry, disgust, fear, happy, sad, surprise, neutral.
 
 - **Photo**: upload photos or take a snapshot; boxes, labels and probabilities per face, downloadable as CSV/JSON.
 - **Live webcam**: the same, frame by frame in the browser.
+- **Video file**: emotions over time in a clip, the dominant one per segment, an annotated copy to download.
 - **Dataset explorer**: class balance and sample faces of a dataset (FER2013 layout, zip, folder or CSV).
 - **Train**: train a model in the background and watch its curves; finished runs join the model picker.
 - **Evaluate**: accuracy, per-class precision/recall/F1, confusion matrix and the most confident mistakes.

@@ -34,7 +34,7 @@ def probability_chart(face: Face) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-            y=alt.Y("emotion:N", sort=None, title=None),
+            y=alt.Y("emotion:N", sort=None, title=None, axis=alt.Axis(labelOverlap=False)),
             color=alt.condition(alt.datum.emotion == face.emotion, alt.value("#f58518"), alt.value("#4c78a8")),
             tooltip=["emotion", alt.Tooltip("probability:Q", format=".1%")],
         )
