@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -92,3 +93,13 @@ def tiny_run(tmp_path_factory, tiny_zip) -> Path:
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     return fit(TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1, batch_size=8), run_dir)
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch, tiny_run):
+    """A runs folder holding two copies of the tiny model, 'alpha' and 'beta'."""
+    root = tmp_path / "runs"
+    for name in ("alpha", "beta"):
+        shutil.copytree(tiny_run, root / name)
+    monkeypatch.setenv("EMOTION_RUNS", str(root))
+    return root

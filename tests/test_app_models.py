@@ -1,10 +1,8 @@
 """Models page (table, rename, delete with confirmation, comparison chart) and the Train page's start-from-model box."""
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
@@ -12,15 +10,6 @@ from emotion_core.registry import list_models
 from train import launcher
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch, tiny_run):
-    root = tmp_path / "runs"
-    for name in ("alpha", "beta"):
-        shutil.copytree(tiny_run, root / name)
-    monkeypatch.setenv("EMOTION_RUNS", str(root))
-    return root
 
 
 def models_page(**state) -> AppTest:

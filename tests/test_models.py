@@ -13,16 +13,6 @@ from tests.conftest import REPO
 from train.models import ModelActionError, compare_models, delete_model, model_table, rename_model
 
 
-@pytest.fixture
-def runs(tmp_path, monkeypatch, tiny_run):
-    """A runs folder holding two copies of the tiny model, 'alpha' and 'beta'."""
-    root = tmp_path / "runs"
-    for name in ("alpha", "beta"):
-        shutil.copytree(tiny_run, root / name)
-    monkeypatch.setenv("EMOTION_RUNS", str(root))
-    return root
-
-
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "train", "models", *args], cwd=REPO, capture_output=True, text=True)
 
