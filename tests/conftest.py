@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -40,6 +42,11 @@ def face_photos() -> list[Path]:
     if len(photos) != 50:
         pytest.skip(f"the 50 shared Yale photos are expected in {FACES_DIR}")
     return photos
+
+
+def run_module(*args: str | Path) -> subprocess.CompletedProcess:
+    """``python -m <args>`` from the repo root, as a user would type it; stdout and stderr captured as text."""
+    return subprocess.run([sys.executable, "-m", *map(str, args)], cwd=REPO, capture_output=True, text=True)
 
 
 def jpeg_bytes(image: np.ndarray) -> bytes:

@@ -1,22 +1,14 @@
 """End to end: ``python -m emotion_core predict`` with the shipped model, on real photos and on bad inputs."""
 
 import json
-import subprocess
-import sys
 
 from emotion_core.labels import EMOTIONS
-from tests.conftest import REPO
+from tests.conftest import run_module
 from tests.test_io import png_claiming
 
 
-def run_predict(*paths) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "emotion_core", "predict", *map(str, paths)], cwd=REPO, capture_output=True, text=True
-    )
-
-
 def test_shared_photos_get_one_face_each_with_the_contract_shape(face_photos):
-    done = run_predict(*face_photos)
+    done = run_module("emotion_core", "predict", *face_photos)
     assert done.returncode == 0, done.stderr[-2000:]
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["image"] for r in records] == [str(p) for p in face_photos]
@@ -42,7 +34,7 @@ def test_bad_inputs_are_answered_in_order_and_the_rest_still_predicted(face_phot
     missing = tmp_path / "missing.jpg"
     inputs = [text, face_photos[0], empty, truncated, bomb, missing, face_photos[1]]
 
-    done = run_predict(*inputs)
+    done = run_module("emotion_core", "predict", *inputs)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
@@ -56,11 +48,6 @@ def test_bad_inputs_are_answered_in_order_and_the_rest_still_predicted(face_phot
 
 
 def test_unknown_model_is_one_clear_line(face_photos):
-    done = subprocess.run(
-        [sys.executable, "-m", "emotion_core", "predict", "--model", "nope", str(face_photos[0])],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    done = run_module("emotion_core", "predict", "--model", "nope", face_photos[0])
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "no model 'nope'; available: default" in done.stderr.strip().splitlines()[-1]

@@ -1,11 +1,9 @@
 import json
-import subprocess
-import sys
 
 import numpy as np
 
 from emotion_core.evaluate import score
-from tests.conftest import REPO
+from tests.conftest import run_module
 
 
 def test_score_by_hand():
@@ -21,23 +19,7 @@ def test_score_by_hand():
 
 
 def test_evaluate_cli_ends_with_the_json_line(tiny_run, tiny_zip):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "train",
-            "evaluate",
-            "--data",
-            str(tiny_zip),
-            "--split",
-            "test",
-            "--model",
-            str(tiny_run),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    done = run_module("train", "evaluate", "--data", tiny_zip, "--split", "test", "--model", tiny_run)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.strip().splitlines()
     report = json.loads(lines[-1])
@@ -48,12 +30,7 @@ def test_evaluate_cli_ends_with_the_json_line(tiny_run, tiny_zip):
 
 
 def test_evaluate_cli_bad_dataset_is_one_line(tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "train", "evaluate", "--data", str(tmp_path / "missing.zip")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    done = run_module("train", "evaluate", "--data", tmp_path / "missing.zip")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == f"error: no such dataset path: {tmp_path / 'missing.zip'}"
 

@@ -2,8 +2,6 @@
 
 import json
 import shutil
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -13,7 +11,7 @@ from emotion_core.errors import ModelNotFoundError
 from emotion_core.model import load_run
 from emotion_core.predict import Predictor
 from emotion_core.tflite import export_run
-from tests.conftest import REPO, fake_face
+from tests.conftest import fake_face, run_module
 from train.evaluate import evaluate
 from train.export import calibration_faces, export
 
@@ -69,21 +67,7 @@ def test_one_interpreter_is_safe_across_threads_and_batch_sizes(exported):
 
 
 def test_evaluate_cli_names_the_tflite_runtime(exported, tiny_zip):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "train",
-            "evaluate",
-            "--data",
-            str(tiny_zip),
-            "--model",
-            str(exported / "model.int8.tflite"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    done = run_module("train", "evaluate", "--data", tiny_zip, "--model", exported / "model.int8.tflite")
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["runtime"] == "tflite" and report["file"] == "model.int8.tflite"
