@@ -67,7 +67,7 @@ def main() -> None:
         figures["ratio_to_baseline"] = round(figures["pipeline_fps"] / baseline, 2)
 
     model = predictor.metadata.get("name", args.model or "default")
-    print(f"model {model} (flip-averaged: {predictor.flip_average}); baseline: {note}")
+    print(f"model {model} ({predictor.views.count} test-time views: {predictor.views}); baseline: {note}")
     for key, value in figures.items():
         print(f"{key:<34}{value}")
     print(json.dumps(figures))

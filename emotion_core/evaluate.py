@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from emotion_core.views import SINGLE_VIEW, TestTimeViews
+
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
     """Metrics for integer labels indexing ``labels``; classes absent from ``y_true`` get no row.
@@ -43,11 +45,13 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str
     }
 
 
-def predict_probabilities(model: Any, x: np.ndarray, flip_average: bool = False, batch_size: int = 256) -> np.ndarray:
+def predict_probabilities(
+    model: Any, x: np.ndarray, views: TestTimeViews = SINGLE_VIEW, batch_size: int = 256
+) -> np.ndarray:
     """Class probabilities for a uint8 (n, 48, 48, 1) array, through the same forward pass as the Predictor."""
     from emotion_core.model import forward_function
 
-    return predict_with(forward_function(model, flip_average), x, model.output_shape[-1], batch_size)
+    return predict_with(views.averaged(forward_function(model)), x, model.output_shape[-1], batch_size)
 
 
 def predict_with(
@@ -59,9 +63,9 @@ def predict_with(
 
 
 def evaluate_arrays(
-    model: Any, x: np.ndarray, y: np.ndarray, labels: list[str], flip_average: bool = False
+    model: Any, x: np.ndarray, y: np.ndarray, labels: list[str], views: TestTimeViews = SINGLE_VIEW
 ) -> dict[str, Any]:
-    return score(y, predict_probabilities(model, x, flip_average).argmax(axis=1), labels)
+    return score(y, predict_probabilities(model, x, views).argmax(axis=1), labels)
 
 
 @dataclass(frozen=True)

@@ -69,12 +69,11 @@ def build_model(architecture: str, num_classes: int, size: int = INPUT_SIZE) -> 
     return keras.Model(inputs, outputs, name=architecture)
 
 
-def forward_function(model: keras.Model, flip_average: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def forward_function(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     """A compiled forward pass over any batch size: uint8-valued (n, s, s, 1) array -> probabilities.
 
     Calling a Keras model eagerly runs layer by layer in Python; one traced graph is several times
-    faster for the 1-4 faces of a webcam frame. ``flip_average`` averages the prediction for the
-    face and its mirror image (test-time augmentation; the metadata of each model says if it pays).
+    faster for the 1-4 faces of a webcam frame. Test-time views wrap this (emotion_core.views).
     """
     import tensorflow as tf
 
@@ -82,17 +81,9 @@ def forward_function(model: keras.Model, flip_average: bool = False) -> Callable
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 1], tf.float32)], reduce_retracing=True)
     def forward(x: tf.Tensor) -> tf.Tensor:
-        probabilities = model(x, training=False)
-        if flip_average:
-            probabilities = (probabilities + model(tf.reverse(x, axis=[2]), training=False)) / 2
-        return probabilities
+        return model(x, training=False)
 
     return lambda faces: forward(np.asarray(faces, np.float32)).numpy()
-
-
-def flip_average_of(metadata: dict[str, Any]) -> bool:
-    """Whether a model's metadata asks for mirror-averaged predictions (off for models that predate it)."""
-    return bool(metadata.get("inference", {}).get("flip_average", False))
 
 
 def save_run(run_dir: str | Path, model: keras.Model, metadata: dict[str, Any]) -> Path:

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from emotion_core.faces import Box, FaceDetector
-from emotion_core.model import flip_average_of, forward_function, load_run
+from emotion_core.model import forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch
 from emotion_core.registry import resolve_model
+from emotion_core.views import TestTimeViews
 
 RUNTIMES = ("keras", "tflite")
 
@@ -47,13 +48,13 @@ class Predictor:
     model: Any
     metadata: dict[str, Any]
     detector: FaceDetector = field(default_factory=FaceDetector)
-    # uint8 batch -> probabilities; built from the model unless given (e.g. another runtime, or a test double).
+    # uint8 batch -> probabilities over all test-time views; built from the model unless given (a test double).
     forward: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.forward is None:
-            self.forward = forward_function(self.model, flip_average=self.flip_average)
+            self.forward = self.views.averaged(forward_function(self.model))
 
     @classmethod
     def load(cls, model: str | Path | None = None, runtime: str = "keras") -> Predictor:
@@ -67,7 +68,7 @@ class Predictor:
             from emotion_core.tflite import load_tflite
 
             lite, metadata = load_tflite(model)
-            predictor = cls(lite, metadata, forward=lite.forward_function(flip_average_of(metadata)))
+            predictor = cls(lite, metadata, forward=TestTimeViews.of(metadata).averaged(lite))
         else:
             loaded, metadata = load_run(resolve_model(model))
             predictor = cls(loaded, metadata)
@@ -79,8 +80,8 @@ class Predictor:
         return list(self.metadata["labels"])
 
     @property
-    def flip_average(self) -> bool:
-        return flip_average_of(self.metadata)
+    def views(self) -> TestTimeViews:
+        return TestTimeViews.of(self.metadata)
 
     @property
     def input_size(self) -> int:

@@ -1,6 +1,6 @@
 """TensorFlow Lite: convert a run's Keras model to a .tflite file beside it, and run such a file.
 
-A .tflite file carries only the network; its labels, input size and flip averaging come from the
+A .tflite file carries only the network; its labels, input size and test-time views come from the
 metadata.json of the run folder it sits in, so an exported model describes itself like the Keras one.
 """
 
@@ -11,7 +11,7 @@ import io
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,12 +121,6 @@ class TFLiteModel:
         self.interpreter.set_tensor(self._input, np.asarray(faces, np.float32))
         self.interpreter.invoke()
         return self.interpreter.get_tensor(self._output).copy()  # the buffer is reused by the next invoke
-
-    def forward_function(self, flip_average: bool = False) -> Callable[[np.ndarray], np.ndarray]:
-        """Same contract as emotion_core.model.forward_function: uint8 batch -> probabilities."""
-        if not flip_average:
-            return self
-        return lambda faces: (self(faces) + self(np.ascontiguousarray(faces[:, :, ::-1]))) / 2
 
 
 def live_model(name_or_path: str | Path | None = None) -> str:

@@ -47,12 +47,12 @@ def test_tflite_predictor_matches_keras(exported):
     assert Predictor.load(exported, runtime="tflite").metadata["file"] == "model.tflite"
 
 
-def test_flip_average_is_honoured(exported):
+def test_test_time_views_are_honoured(exported):
     lite = Predictor.load(exported / "model.tflite")
     batch = faces(4)
     plain, mirrored = lite.model(batch), lite.model(batch[:, :, ::-1].copy())
     lite.metadata["inference"] = {"flip_average": True}
-    averaged = Predictor(lite.model, lite.metadata, forward=lite.model.forward_function(lite.flip_average))
+    averaged = Predictor(lite.model, lite.metadata, forward=lite.views.averaged(lite.model))
     np.testing.assert_allclose(averaged.classify(batch), (plain + mirrored) / 2, atol=1e-6)
 
 

@@ -6,6 +6,8 @@ import argparse
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
+from emotion_core.views import TestTimeViews
+
 
 @dataclass
 class TrainConfig:
@@ -36,10 +38,19 @@ class TrainConfig:
         default=True,
         metadata={"help": "predict as the mean over the face and its mirror image (+1.6 points on FER2013 test)"},
     )
+    test_time_zoom: float = field(
+        default=0.1,
+        metadata={"help": "also average views zoomed out and in by this fraction, the training zoom range (0: none)"},
+    )
     seed: int = field(default=1, metadata={"help": "random seed for shuffling and augmentation"})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def views(self) -> TestTimeViews:
+        """The test-time views the trained model will predict with (written to its metadata)."""
+        return TestTimeViews.around(self.test_time_flip, self.test_time_zoom)
 
     def validate(self) -> None:
         """Raise ValueError with a one-line reason, before anything is launched."""
@@ -61,6 +72,8 @@ class TrainConfig:
                 read_metadata(self.init)
             except EmotionCoreError as error:
                 raise ValueError(f"--init: {error}") from None
+        if not 0 <= self.test_time_zoom < 0.5:
+            raise ValueError("test-time zoom must be at least 0 and below 0.5")
         if self.precision not in ("float32", "mixed_bfloat16"):
             raise ValueError("precision must be float32 or mixed_bfloat16")
 

@@ -12,9 +12,10 @@ import numpy as np
 from emotion_core.datasets import open_dataset
 from emotion_core.errors import DatasetLayoutError
 from emotion_core.evaluate import predict_with, score
-from emotion_core.model import flip_average_of, forward_function, load_run
+from emotion_core.model import forward_function, load_run
 from emotion_core.registry import resolve_model
 from emotion_core.tflite import load_tflite
+from emotion_core.views import TestTimeViews
 
 
 @dataclass
@@ -60,9 +61,9 @@ def _forward(model: str | Path | None) -> tuple[Callable[[np.ndarray], np.ndarra
     """The model's forward pass and metadata: Keras for a name or run folder, TFLite for a .tflite path."""
     if str(model).endswith(".tflite"):
         lite, metadata = load_tflite(model)
-        return lite.forward_function(flip_average_of(metadata)), metadata
+        return TestTimeViews.of(metadata).averaged(lite), metadata
     keras_model, metadata = load_run(resolve_model(model))
-    return forward_function(keras_model, flip_average_of(metadata)), metadata
+    return TestTimeViews.of(metadata).averaged(forward_function(keras_model)), metadata
 
 
 def format_report(report: dict[str, Any]) -> str:

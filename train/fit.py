@@ -86,7 +86,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
         raise
 
     inference = _float32_copy(model, config.architecture, len(labels))
-    metrics = evaluate_arrays(inference, *val, labels, config.test_time_flip) if val else {}
+    metrics = evaluate_arrays(inference, *val, labels, config.views) if val else {}
     save_run(run_dir, inference, _metadata(run_dir, config, labels, metrics, len(x_train)))
     _write_state(run_dir, "finished", config.epochs, config.epochs)
     return run_dir
@@ -203,7 +203,7 @@ def _metadata(run_dir: Path, config: TrainConfig, labels: list[str], metrics: di
         "input_size": PreprocessConfig().size,
         "color": "grey",
         "preprocessing": {"margin": PreprocessConfig().margin, "scaling": "x/255 inside the model"},
-        "inference": {"flip_average": config.test_time_flip},
+        "inference": config.views.to_metadata(),
         "architecture": config.architecture,
         "training": {**config.to_dict(), "train_images": n_train},
         "metrics": metrics,
