@@ -48,13 +48,17 @@ class Predictor:
     model: Any
     metadata: dict[str, Any]
     detector: FaceDetector = field(default_factory=FaceDetector)
-    # uint8 batch -> probabilities over all test-time views; built from the model unless given (a test double).
+    # uint8 batch -> probabilities for one view; built from the model unless given (another runtime, a test double).
     forward: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    # Test-time views averaged by classify(); None: those the model's metadata asks for.
+    views: TestTimeViews | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.forward is None:
-            self.forward = self.views.averaged(forward_function(self.model))
+            self.forward = forward_function(self.model)
+        if self.views is None:
+            self.views = TestTimeViews.of(self.metadata)
 
     @classmethod
     def load(cls, model: str | Path | None = None, runtime: str = "keras") -> Predictor:
@@ -68,7 +72,7 @@ class Predictor:
             from emotion_core.tflite import load_tflite
 
             lite, metadata = load_tflite(model)
-            predictor = cls(lite, metadata, forward=TestTimeViews.of(metadata).averaged(lite))
+            predictor = cls(lite, metadata, forward=lite)
         else:
             loaded, metadata = load_run(resolve_model(model))
             predictor = cls(loaded, metadata)
@@ -80,10 +84,6 @@ class Predictor:
         return list(self.metadata["labels"])
 
     @property
-    def views(self) -> TestTimeViews:
-        return TestTimeViews.of(self.metadata)
-
-    @property
     def input_size(self) -> int:
         return int(self.metadata.get("input_size", 48))
 
@@ -92,20 +92,24 @@ class Predictor:
         margin = self.metadata.get("preprocessing", {}).get("margin", PreprocessConfig.margin)
         return PreprocessConfig(margin=margin, size=self.input_size)
 
-    def classify(self, faces: np.ndarray) -> np.ndarray:
-        """Probabilities (n, classes) for a uint8 batch of model inputs, in one call.
+    def classify(self, faces: np.ndarray, views: TestTimeViews | None = None) -> np.ndarray:
+        """Probabilities (n, classes) for a uint8 batch of model inputs, every view in one model call.
 
         Keras models are not promised thread-safe, so calls are serialised; a traced graph is
-        much faster than ``model.predict`` (or an eager call) for one small batch.
+        much faster than ``model.predict`` (or an eager call) for one small batch. ``views``
+        overrides the model's own, e.g. fewer for live video.
         """
         if len(faces) == 0:
             return np.empty((0, len(self.labels)), np.float32)
+        views = views or self.views
+        batch = views.expand(faces)
         with self._lock:
-            return self.forward(faces)
+            probabilities = self.forward(batch)
+        return views.average(probabilities, len(faces))
 
-    def predict_boxes(self, image: np.ndarray, boxes: list[Box]) -> list[Face]:
+    def predict_boxes(self, image: np.ndarray, boxes: list[Box], views: TestTimeViews | None = None) -> list[Face]:
         """Classify given boxes (e.g. tracked from an earlier frame) in one batch."""
-        probabilities = self.classify(faces_to_batch(image, boxes, self.preprocess_config))
+        probabilities = self.classify(faces_to_batch(image, boxes, self.preprocess_config), views)
         return [
             Face(box, dict(zip(self.labels, map(float, p), strict=True)))
             for box, p in zip(boxes, probabilities, strict=True)

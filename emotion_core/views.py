@@ -50,16 +50,15 @@ class TestTimeViews:
             views += [view[:, :, ::-1] for view in views]
         return np.ascontiguousarray(np.concatenate(views)) if len(views) > 1 else views[0]
 
+    def average(self, probabilities: np.ndarray, n: int) -> np.ndarray:
+        """(n, classes): each face's mean over its views, from the probabilities of ``expand``'s batch."""
+        return probabilities.reshape(self.count, n, -1).mean(axis=0) if self.count > 1 else probabilities
+
     def averaged(self, forward: Forward) -> Forward:
         """Wrap a one-view forward pass (uint8 batch -> probabilities) into the mean over all views."""
-        if self.count == 1:
+        if self == SINGLE_VIEW:
             return forward
-
-        def forward_views(faces: np.ndarray) -> np.ndarray:
-            probabilities = forward(self.expand(faces))
-            return probabilities.reshape(self.count, len(faces), -1).mean(axis=0)
-
-        return forward_views
+        return lambda faces: self.average(forward(self.expand(faces)), len(faces))
 
 
 SINGLE_VIEW = TestTimeViews()

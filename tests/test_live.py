@@ -30,10 +30,12 @@ class ScriptedModel:
     def __init__(self, *outputs: dict[str, float]) -> None:
         self.outputs = [np.array([o.get(e, 0.0) for e in EMOTIONS], np.float32) for o in outputs]
         self.calls = 0
+        self.batch_sizes: list[int] = []
 
     def __call__(self, faces: np.ndarray, training: bool = False) -> np.ndarray:
         out = self.outputs[self.calls % len(self.outputs)]
         self.calls += 1
+        self.batch_sizes.append(len(faces))
         return np.tile(out, (len(faces), 1))
 
 
@@ -47,9 +49,10 @@ class CountingDetector(FaceDetector):
         return super().detect(image, detect_width)
 
 
-def scripted_predictor(*outputs: dict[str, float]) -> Predictor:
+def scripted_predictor(*outputs: dict[str, float], inference: dict | None = None) -> Predictor:
     model = ScriptedModel(*outputs)
-    return Predictor(model, {"labels": list(EMOTIONS), "input_size": 48}, CountingDetector(), forward=model)
+    metadata = {"labels": list(EMOTIONS), "input_size": 48, "inference": inference or {}}
+    return Predictor(model, metadata, CountingDetector(), forward=model)
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +139,17 @@ def test_detection_skipping_reuses_boxes() -> None:
     assert [r.times.detect_ms > 0 for r in results] == [True, False, False, False] * 2 + [True]
     assert len({r.faces[0].box for r in results}) == 1
     assert predictor.model.calls == 9  # every frame is still classified
+
+
+def test_webcam_classifies_the_mirror_pair_only_unless_asked_for_every_view() -> None:
+    six_views = {"flip_average": True, "zooms": [0.9, 1.0, 1.1]}
+    for config, batch in ((LiveConfig(), 2), (LiveConfig(zoom_views=True), 6)):
+        predictor = scripted_predictor({"happy": 1.0}, inference=six_views)
+        LiveProcessor(predictor, config).process(webcam_frame())
+        assert predictor.model.batch_sizes == [batch]  # one face, one call with all its views
+    photo = scripted_predictor({"happy": 1.0}, inference=six_views)
+    photo.predict(webcam_frame())
+    assert photo.model.batch_sizes == [6]
 
 
 def test_redetects_at_once_when_no_face_or_new_frame_size() -> None:

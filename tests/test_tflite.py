@@ -11,6 +11,7 @@ from emotion_core.errors import ModelNotFoundError
 from emotion_core.model import load_run
 from emotion_core.predict import Predictor
 from emotion_core.tflite import export_run
+from emotion_core.views import TestTimeViews
 from tests.conftest import fake_face, run_module
 from train.evaluate import evaluate
 from train.export import calibration_faces, export
@@ -52,8 +53,9 @@ def test_test_time_views_are_honoured(exported):
     batch = faces(4)
     plain, mirrored = lite.model(batch), lite.model(batch[:, :, ::-1].copy())
     lite.metadata["inference"] = {"flip_average": True}
-    averaged = Predictor(lite.model, lite.metadata, forward=lite.views.averaged(lite.model))
+    averaged = Predictor(lite.model, lite.metadata, forward=lite.model)
     np.testing.assert_allclose(averaged.classify(batch), (plain + mirrored) / 2, atol=1e-6)
+    np.testing.assert_allclose(averaged.classify(batch, TestTimeViews()), plain, atol=1e-6)
 
 
 def test_one_interpreter_is_safe_across_threads_and_batch_sizes(exported):

@@ -54,3 +54,15 @@ def test_averaged_is_the_mean_over_views_per_face():
     per_view = forward(views.expand(batch)).reshape(6, 5, 2)
     np.testing.assert_allclose(got, per_view.mean(axis=0))
     assert TestTimeViews().averaged(forward) is forward
+
+
+def test_a_single_zoomed_view_is_still_zoomed():
+    # One view that is not the plain face must not be mistaken for "no views" and skipped.
+    def forward(x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x), -1)[:, :1].astype(np.float32)  # top-left pixel
+
+    batch = np.zeros((1, 48, 48, 1), np.uint8)
+    batch[0, 8:40, 8:40] = 200  # a bright centre square: zooming in by 2 fills the corner with it
+    zoomed = TestTimeViews(zooms=(2.0,))
+    assert forward(batch)[0, 0] == 0
+    assert zoomed.averaged(forward)(batch)[0, 0] == 200
