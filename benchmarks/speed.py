@@ -8,7 +8,7 @@ exactly what the webcam callback runs: detect (every Nth frame) -> crop -> class
 faces_per_s = batched classification of 256 faces with the webcam's test-time views (the mirror pair);
 faces_per_s_photo_views = the same with every view the model's metadata asks for (photos, evaluation).
 baseline = fer's FER().detect_emotions(frame)
-(Haar + its quantized TFLite mini-Xception). Prints a table, then one JSON line. Figures only.
+(Haar + its quantized TFLite mini-Xception). Prints a Markdown table (the README's), then one JSON line. Figures only.
 """
 
 from __future__ import annotations
@@ -72,8 +72,10 @@ def main() -> None:
 
     model = predictor.metadata.get("name", args.model or "default")
     print(f"model {model}: webcam {live_views}, photos {predictor.views}; baseline: {note}")
+    print("\n| figure | value |\n|---|---|")
     for key, value in figures.items():
-        print(f"{key:<34}{value}")
+        print(f"| {key} | {value} |")
+    print()
     print(json.dumps(figures))
 
 
