@@ -17,11 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from emotion_core.access import SHARED_DATA  # noqa: E402
 from emotion_core.io import read_image  # noqa: E402
 from emotion_core.predict import Predictor  # noqa: E402
 from emotion_core.preprocess import faces_to_batch  # noqa: E402
 
-FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
+FACES = SHARED_DATA / "faces"
 EXPECTED = {"happy": "happy", "sad": "sad", "surprised": "surprise", "normal": "neutral"}
 
 
