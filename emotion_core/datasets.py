@@ -122,6 +122,23 @@ class Dataset:
         return x[:kept], y[:kept], bad
 
 
+def carve_split(samples: list[Sample], fraction: float, seed: int, name: str = "val") -> list[Sample]:
+    """Move a stratified ``fraction`` of each class into split ``name``, the same samples for the same seed.
+
+    Choosing settings on the test split overfits to it; a validation split carved from train keeps the
+    test split for the one final figure.
+    """
+    rng = np.random.default_rng(seed)
+    by_class: dict[str, list[int]] = {}
+    for i, sample in enumerate(samples):
+        by_class.setdefault(sample.label, []).append(i)
+    chosen: set[int] = set()
+    for label in sorted(by_class):
+        indices = by_class[label]
+        chosen.update(rng.permutation(indices)[: int(round(fraction * len(indices)))].tolist())
+    return [Sample(name, s.label, s.ref) if i in chosen else s for i, s in enumerate(samples)]
+
+
 class _Reader:
     """Keeps one zip handle open while decoding many members (re-opening per file is 10x slower)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
@@ -30,7 +31,24 @@ class TrainConfig:
     label_smoothing: float = field(default=0.1, metadata={"help": "FER2013 labels are noisy; smoothing helps"})
     augment: bool = field(default=True, metadata={"help": "flips, shifts, small rotations/zoom, contrast"})
     train_split: str = field(default="train", metadata={"help": "split to train on"})
-    val_split: str = field(default="test", metadata={"help": "split reported each epoch ('' for none)"})
+    val_split: str = field(
+        default="val",
+        metadata={
+            "help": "split reported each epoch and used to pick settings; 'val' is carved from the training split "
+            "when the data has none ('' for none). The test split stays untouched until the model is final"
+        },
+    )
+    val_fraction: float = field(default=0.1, metadata={"help": "share of each class carved out as 'val'"})
+    votes: str = field(
+        default="",
+        metadata={
+            "help": "CSV of annotators' votes per image (FER+: member,neutral,happiness,...): train on each "
+            "image's vote distribution instead of its folder label; images without votes are left out"
+        },
+    )
+    votes_weight: float = field(
+        default=1.0, metadata={"help": "with --votes: target = w * votes + (1 - w) * folder label"}
+    )
     precision: str = field(
         default="float32", metadata={"help": "float32, or mixed_bfloat16 (~1.5x faster on AVX512-BF16 CPUs)"}
     )
@@ -74,6 +92,12 @@ class TrainConfig:
                 raise ValueError(f"--init: {error}") from None
         if not 0 <= self.test_time_zoom < 0.5:
             raise ValueError("test-time zoom must be at least 0 and below 0.5")
+        if not 0 <= self.val_fraction < 0.5:
+            raise ValueError("validation fraction must be at least 0 and below 0.5")
+        if self.votes and not Path(self.votes).is_file():
+            raise ValueError(f"--votes: no such file {self.votes}")
+        if not 0 <= self.votes_weight <= 1:
+            raise ValueError("votes weight must be between 0 and 1")
         if self.precision not in ("float32", "mixed_bfloat16"):
             raise ValueError("precision must be float32 or mixed_bfloat16")
 

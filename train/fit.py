@@ -13,11 +13,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from emotion_core.datasets import Dataset, open_dataset
+from emotion_core.datasets import Dataset, Sample, carve_split, open_dataset
 from emotion_core.evaluate import evaluate_arrays
 from emotion_core.model import build_model, replace_atomically, save_run, write_json_atomic
 from emotion_core.preprocess import PreprocessConfig
 from emotion_core.registry import runs_dir
+from emotion_core.votes import Votes, read_votes
 from train.config import TrainConfig
 from train.finetune import initial_model
 
@@ -42,8 +43,10 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     if config.init:
         initial, labels, architecture = initial_model(config.init, labels)
         config = replace(config, architecture=architecture)  # the weights decide it, not the default flag
-    x_train, y_train = _load_split(dataset, config.train_split, labels)
-    val = _load_split(dataset, config.val_split, labels) if config.val_split in dataset.splits else None
+    votes = read_votes(config.votes) if config.votes else None
+    train_samples, val_samples = _split_samples(dataset, config)
+    x_train, _, t_train = _load_split(dataset, train_samples, labels, votes, config.votes_weight)
+    val = _load_split(dataset, val_samples, labels, votes, config.votes_weight) if val_samples else None
 
     start_epoch = 0
     if resume and (run_dir / CHECKPOINT).exists():
@@ -62,8 +65,8 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     write_json_atomic(run_dir / CONFIG, config.to_dict())
     _write_state(run_dir, "running", start_epoch, config.epochs)
 
-    train_data = _tf_dataset(x_train, y_train, len(labels), config, training=True)
-    val_data = _tf_dataset(*val, len(labels), config, training=False) if val else None
+    train_data = _tf_dataset(x_train, t_train, config, training=True)
+    val_data = _tf_dataset(val[0], val[2], config, training=False) if val else None
     try:
         model.fit(
             train_data,
@@ -86,7 +89,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
         raise
 
     inference = _float32_copy(model, config.architecture, len(labels))
-    metrics = evaluate_arrays(inference, *val, labels, config.views) if val else {}
+    metrics = evaluate_arrays(inference, val[0], val[1], labels, config.views) if val else {}
     save_run(run_dir, inference, _metadata(run_dir, config, labels, metrics, len(x_train)))
     _write_state(run_dir, "finished", config.epochs, config.epochs)
     return run_dir
@@ -122,8 +125,30 @@ def trim_log(path: Path, epochs: int) -> None:
     replace_atomically(path, lambda tmp: tmp.write_text(text))
 
 
-def _load_split(dataset: Dataset, split: str, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    samples = dataset.split_samples(split)
+def _split_samples(dataset: Dataset, config: TrainConfig) -> tuple[list[Sample], list[Sample]]:
+    """(train, validation) samples; 'val' is carved from the training split when the data has none."""
+    train = dataset.split_samples(config.train_split)
+    if not config.val_split:
+        return train, []
+    if config.val_split in dataset.splits:
+        return train, dataset.split_samples(config.val_split)
+    if config.val_split != "val" or config.val_fraction <= 0:
+        return train, []
+    carved = carve_split(train, config.val_fraction, config.seed, config.val_split)
+    val = [s for s in carved if s.split == config.val_split]
+    print(f"validation: {len(val)} images carved from '{config.train_split}' (seed {config.seed})", flush=True)
+    return [s for s in carved if s.split != config.val_split], val
+
+
+def _load_split(
+    dataset: Dataset, samples: list[Sample], labels: list[str], votes: Votes | None, weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, y folder-label indices, targets n x classes): one-hot, or mixed with the image's vote share."""
+    split = samples[0].split if samples else "?"
+    if votes is not None:
+        kept = [s for s in samples if votes.distribution(s.ref, labels) is not None]
+        print(f"votes: {len(samples) - len(kept)} of {len(samples)} {split} images have none, left out", flush=True)
+        samples = kept
 
     def progress(done: int, total: int) -> None:
         if done == total or done % 5000 == 0:
@@ -134,18 +159,23 @@ def _load_split(dataset: Dataset, split: str, labels: list[str]) -> tuple[np.nda
         print(f"skipped {ref}: {error}", flush=True)
     if len(x) == 0:
         raise ValueError(f"split '{split}' of {dataset.source} has no readable images")
-    return x, y
+    targets = np.eye(len(labels), dtype=np.float32)[y]
+    if votes is not None:
+        broken = {ref for ref, _ in bad}
+        loaded = [s for s in samples if s.label in labels and s.ref not in broken]  # load()'s order and filter
+        shares = np.stack([votes.distribution(s.ref, labels) for s in loaded])
+        targets = weight * shares + (1 - weight) * targets
+    return x, y, targets
 
 
-def _tf_dataset(x: np.ndarray, y: np.ndarray, num_classes: int, config: TrainConfig, training: bool) -> Any:
+def _tf_dataset(x: np.ndarray, targets: np.ndarray, config: TrainConfig, training: bool) -> Any:
     import tensorflow as tf
 
-    data = tf.data.Dataset.from_tensor_slices((x, y))
+    data = tf.data.Dataset.from_tensor_slices((x, targets))
     if training:
         data = data.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
     data = data.batch(config.batch_size)
-    one_hot = lambda images, labels: (tf.cast(images, tf.float32), tf.one_hot(labels, num_classes))  # noqa: E731
-    data = data.map(one_hot)
+    data = data.map(lambda images, y: (tf.cast(images, tf.float32), y))
     if training and config.augment:
         data = data.map(_augment)
     return data.prefetch(tf.data.AUTOTUNE)
