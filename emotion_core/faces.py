@@ -14,6 +14,25 @@ import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]  # x, y, w, h in the frame's pixels
+Point = tuple[float, float]  # x, y in the frame's pixels
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face found in a frame: its box, the detector's confidence and, where the backend gives them, the eyes.
+
+    Eyes are named as they appear in the image (``left_eye`` has the smaller x), so alignment needs no
+    convention about whose left is meant. A backend without landmarks (Haar) leaves them None.
+    """
+
+    box: Box
+    confidence: float = 1.0
+    left_eye: Point | None = None
+    right_eye: Point | None = None
+
+    @property
+    def area(self) -> int:
+        return self.box[2] * self.box[3]
 
 
 @dataclass(frozen=True)
