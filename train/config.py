@@ -30,6 +30,9 @@ class TrainConfig:
     weight_decay: float = field(default=1e-4, metadata={"help": "AdamW decoupled weight decay"})
     label_smoothing: float = field(default=0.1, metadata={"help": "FER2013 labels are noisy; smoothing helps"})
     augment: bool = field(default=True, metadata={"help": "flips, shifts, small rotations/zoom, contrast"})
+    photo_augment: bool = field(
+        default=True, metadata={"help": "also camera effects: exposure (gamma), blur, sensor noise"}
+    )
     train_split: str = field(default="train", metadata={"help": "split to train on"})
     val_split: str = field(
         default="val",

@@ -1,0 +1,179 @@
+"""Real-photo accuracy: the full photo path (decode, detect, crop, classify with the model's views) on photos of
+people the model never saw, beside FER2013 test so no gain on photos hides a loss there.
+
+    python benchmarks/real_faces.py [--model NAME_OR_PATH] [--sets tcfe yale fer2013] [--prior-power 0 1]
+
+- tcfe: ../shared/data/tcfe/tcfe.zip, 974 posed studio photos of ~30 people (a measuring stick only).
+- yale: the 20 labelled Yale photos (happy, sad, surprised, normal -> neutral).
+- fer2013: FER2013's test split (3,589 48x48 crops, classified directly), scored on the original labels and on the
+  FER+ plurality (ties, contempt, unknown and not-a-face left out).
+A photo with no face found counts as wrong. ``--prior-power`` also scores each set with the probabilities divided
+by the training label frequencies to that power (logit adjustment; 0 is the model as it is). Ends with one JSON line.
+Figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from emotion_core.access import SHARED_DATA  # noqa: E402
+from emotion_core.datasets import open_dataset  # noqa: E402
+from emotion_core.errors import EmotionCoreError  # noqa: E402
+from emotion_core.evaluate import score  # noqa: E402
+from emotion_core.io import decode_image  # noqa: E402
+from emotion_core.labels import canonical_label  # noqa: E402
+from emotion_core.predict import Predictor  # noqa: E402
+from emotion_core.votes import read_votes  # noqa: E402
+
+TCFE = SHARED_DATA / "tcfe" / "tcfe.zip"
+YALE = SHARED_DATA / "faces"
+FER2013 = SHARED_DATA / "fer2013" / "fer2013.zip"
+FERPLUS = SHARED_DATA / "fer2013" / "ferplus.csv"
+YALE_EXPECTED = {"happy": "happy", "sad": "sad", "surprised": "surprise", "normal": "neutral"}
+
+
+@dataclass
+class Scored:
+    """One set's true labels and probabilities; a photo with no face has a row of NaN (always wrong)."""
+
+    name: str
+    truth: np.ndarray  # label indices
+    probabilities: np.ndarray  # (n, classes)
+    seconds: float
+
+    @property
+    def found(self) -> int:
+        return int((~np.isnan(self.probabilities[:, 0])).sum())
+
+
+def photo_set(predictor: Predictor, name: str, photos: Iterator[tuple[bytes, str]]) -> Scored:
+    """Largest face of each photo through the Predictor, exactly as the CLI and the Photo page run it."""
+    labels, truth, rows = predictor.labels, [], []
+    started = time.perf_counter()
+    for data, label in photos:
+        truth.append(labels.index(label))
+        try:
+            faces = predictor.predict(decode_image(data))
+        except EmotionCoreError:
+            faces = []
+        rows.append([faces[0].scores[c] for c in labels] if faces else [np.nan] * len(labels))
+    return Scored(name, np.array(truth), np.array(rows, np.float64), time.perf_counter() - started)
+
+
+def tcfe_photos() -> Iterator[tuple[bytes, str]]:
+    with zipfile.ZipFile(TCFE) as archive:
+        for member in sorted(n for n in archive.namelist() if n.lower().endswith((".jpg", ".jpeg", ".png"))):
+            yield archive.read(member), canonical_label(Path(member).parent.name)
+
+
+def yale_photos() -> Iterator[tuple[bytes, str]]:
+    for condition, label in YALE_EXPECTED.items():
+        for photo in sorted(YALE.glob(f"*_{condition}.png")):
+            yield photo.read_bytes(), label
+
+
+def fer2013_sets(predictor: Predictor) -> list[Scored]:
+    """FER2013 test crops classified directly (they are already faces), on both label sets."""
+    dataset = open_dataset(FER2013)
+    samples = [s for s in dataset.split_samples("test") if s.label in predictor.labels]
+    started = time.perf_counter()
+    x, y, bad = dataset.load(samples, predictor.labels)
+    probabilities = np.concatenate([predictor.classify(x[i : i + 512]) for i in range(0, len(x), 512)])
+    seconds = time.perf_counter() - started
+    broken = {ref for ref, _ in bad}
+    refs = [s.ref for s in samples if s.ref not in broken]
+    votes = read_votes(FERPLUS)
+    plural = [votes.plurality(ref) for ref in refs]
+    keep = np.array([p in predictor.labels for p in plural])
+    ferplus_truth = np.array([predictor.labels.index(p) for p in plural if p in predictor.labels])
+    return [
+        Scored("fer2013", y, probabilities.astype(np.float64), seconds),
+        Scored("fer2013+", ferplus_truth, probabilities[keep].astype(np.float64), seconds),
+    ]
+
+
+def training_prior(labels: list[str]) -> np.ndarray:
+    """FER2013 train's class frequencies (folder labels), from the zip's listing alone."""
+    counts = open_dataset(FER2013).counts()["train"]
+    frequencies = np.array([counts.get(c, 0) for c in labels], np.float64)
+    return frequencies / frequencies.sum()
+
+
+def report(scored: Scored, labels: list[str], prior: np.ndarray, power: float) -> dict:
+    """Metrics for one set; a photo with no face is predicted as an extra 'no face' class, so it is always wrong."""
+    adjusted = scored.probabilities / prior**power
+    no_face = np.isnan(adjusted[:, 0])
+    predicted = np.where(no_face, len(labels), np.nan_to_num(adjusted, nan=0).argmax(axis=1))
+    metrics = score(scored.truth, predicted, [*labels, "no face"])
+    metrics.update(set=scored.name, prior_power=power, found=scored.found, faces_per_s=len(scored.truth) / scored.seconds)
+    return metrics
+
+
+def print_report(metrics: dict, labels: list[str]) -> None:
+    recall = "  ".join(f"{c} {m['recall']:.2f}" for c, m in metrics["per_class"].items())
+    print(
+        f"\n{metrics['set']} (prior power {metrics['prior_power']}): accuracy {metrics['accuracy']:.4f} "
+        f"of {metrics['n']}, faces found {metrics['found']}/{metrics['n']}\n  recall: {recall}"
+    )
+    print("  confusion (rows true, columns predicted " + " ".join(c[:3] for c in [*labels, "none"]) + "):")
+    for name, row in zip(metrics["labels"], metrics["confusion"], strict=True):
+        print(f"    {name:<9}" + "".join(f"{v:>5}" for v in row))
+
+
+def markdown(rows: list[dict]) -> str:
+    classes = rows[0]["confusion_columns"][:-1]  # the last column is "no face"
+    lines = ["| set | prior | accuracy | found | " + " | ".join(classes) + " |"]
+    lines.append("|---" * (4 + len(classes)) + "|")
+    for m in rows:
+        recalls = [f"{m['per_class'][c]['recall']:.2f}" if c in m["per_class"] else "" for c in classes]
+        lines.append(
+            f"| {m['set']} | {m['prior_power']} | {m['accuracy']:.4f} | {m['found']}/{m['n']} | "
+            + " | ".join(recalls)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="registered name or run folder (default: the shipped model)")
+    parser.add_argument("--sets", nargs="+", default=["tcfe", "yale", "fer2013"], choices=["tcfe", "yale", "fer2013"])
+    parser.add_argument("--prior-power", type=float, nargs="+", default=[0.0])
+    args = parser.parse_args()
+
+    predictor = Predictor.load(args.model)
+    labels = predictor.labels
+    print(f"model {predictor.metadata.get('name')}, views {predictor.views}")
+    scored: list[Scored] = []
+    if "tcfe" in args.sets:
+        scored.append(photo_set(predictor, "tcfe", tcfe_photos()))
+    if "yale" in args.sets:
+        scored.append(photo_set(predictor, "yale", yale_photos()))
+    if "fer2013" in args.sets:
+        scored += fer2013_sets(predictor)
+    prior = training_prior(labels)
+    rows = [report(s, labels, prior, power) for power in args.prior_power for s in scored]
+    for metrics in rows:
+        print_report(metrics, labels)
+    print("\n" + markdown(rows) + "\n")
+    summary = [
+        {k: metrics[k] for k in ("set", "prior_power", "accuracy", "n", "found")}
+        | {"recall": {c: m["recall"] for c, m in metrics["per_class"].items()}}
+        for metrics in rows
+    ]
+    print(json.dumps({"model": predictor.metadata.get("name"), "results": summary}))
+
+
+if __name__ == "__main__":
+    main()
