@@ -154,7 +154,7 @@ def main() -> None:
 
     predictor = Predictor.load(args.model)
     labels = predictor.labels
-    print(f"model {predictor.metadata.get('name')}, views {predictor.views}")
+    print(f"model {predictor.card.name}, views {predictor.views}")
     scored: list[Scored] = []
     if "tcfe" in args.sets:
         scored.append(photo_set(predictor, "tcfe", tcfe_photos()))
@@ -172,7 +172,7 @@ def main() -> None:
         | {"recall": {c: m["recall"] for c, m in metrics["per_class"].items()}}
         for metrics in rows
     ]
-    print(json.dumps({"model": predictor.metadata.get("name"), "results": summary}))
+    print(json.dumps({"model": predictor.card.name, "results": summary}))
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def main() -> None:
     if baseline:
         figures["ratio_to_baseline"] = round(figures["pipeline_fps"] / baseline, 2)
 
-    model = predictor.metadata.get("name", args.model or "default")
+    model = predictor.card.name or args.model or "default"
     print(f"model {model}: webcam {live_views}, photos {predictor.views}; baseline: {note}")
     print("\n| figure | value |\n|---|---|")
     for key, value in figures.items():

@@ -18,19 +18,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotion_core.datasets import open_dataset  # noqa: E402
-from emotion_core.evaluate import predict_probabilities  # noqa: E402
-from emotion_core.model import load_run  # noqa: E402
-from emotion_core.registry import resolve_model  # noqa: E402
+from emotion_core.predict import Predictor  # noqa: E402
 from emotion_core.views import TestTimeViews  # noqa: E402
 
 
-def per_view_probabilities(model: object, x: np.ndarray, zooms: list[float]) -> dict[tuple[bool, float], np.ndarray]:
+def per_view_probabilities(
+    predictor: Predictor, x: np.ndarray, zooms: list[float]
+) -> dict[tuple[bool, float], np.ndarray]:
     """(mirrored, zoom) -> probabilities of that single view."""
     out = {}
     for zoom in sorted({1.0, *zooms}):
-        both = predict_probabilities(model, x, TestTimeViews(mirror=False, zooms=(zoom,)))
-        mirrored = predict_probabilities(model, x[:, :, ::-1].copy(), TestTimeViews(mirror=False, zooms=(zoom,)))
-        out[(False, zoom)], out[(True, zoom)] = both, mirrored
+        predictor.views = TestTimeViews(mirror=False, zooms=(zoom,))
+        out[(False, zoom)] = predictor.classify_all(x)
+        out[(True, zoom)] = predictor.classify_all(x[:, :, ::-1].copy())
     return out
 
 
@@ -42,12 +42,12 @@ def main() -> None:
     parser.add_argument("--zooms", type=float, nargs="+", default=[0.05, 0.1, 0.15], help="zoom fractions to try")
     args = parser.parse_args()
 
-    model, metadata = load_run(resolve_model(args.model))
-    labels = list(metadata["labels"])
+    predictor = Predictor.load(args.model)
+    labels = predictor.labels
     dataset = open_dataset(args.data)
     x, y, _ = dataset.load(dataset.split_samples(args.split), labels)
     scales = [s for z in args.zooms for s in (1 - z, 1 + z)]
-    views = per_view_probabilities(model, x, scales)
+    views = per_view_probabilities(predictor, x, scales)
 
     def accuracy(keys: list[tuple[bool, float]]) -> float:
         return round(float((np.mean([views[k] for k in keys], axis=0).argmax(axis=1) == y).mean()), 4)
@@ -55,10 +55,10 @@ def main() -> None:
     rows = {"plain": accuracy([(False, 1.0)]), "mirror": accuracy([(False, 1.0), (True, 1.0)])}
     for z in args.zooms:
         rows[f"mirror + zoom {z:g}"] = accuracy([(m, s) for m in (False, True) for s in (1 - z, 1.0, 1 + z)])
-    print(f"model {metadata.get('name')} on {args.split} ({len(y)} faces)")
+    print(f"model {predictor.card.name} on {args.split} ({len(y)} faces)")
     for name, value in rows.items():
         print(f"{name:<22} {value:.4f}")
-    print(json.dumps({"model": metadata.get("name"), "n": len(y), **rows}))
+    print(json.dumps({"model": predictor.card.name, "n": len(y), **rows}))
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def main() -> None:
     print("  ".join(f"{c:>12}" if len(c) <= 12 else c for c in columns))
     for row in rows:
         print("  ".join(f"{row[c]:>{max(12, len(c))}}" for c in columns))
-    model = predictor.metadata.get("name", args.model or "default")
+    model = predictor.card.name or args.model or "default"
     print(json.dumps({"benchmark": "webcam_fps", "model": model, "size": [640, 480], "runs": rows}))
 
 

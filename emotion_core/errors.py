@@ -23,3 +23,7 @@ class ModelNotFoundError(EmotionCoreError):
 
 class InvalidVideoError(EmotionCoreError):
     """A video file is missing, empty, broken or in a format OpenCV's FFmpeg cannot read (or write)."""
+
+
+class ModelLoadError(EmotionCoreError):
+    """A model folder or file exists but cannot be used: a truncated model, unreadable or invalid metadata."""

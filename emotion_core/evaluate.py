@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from emotion_core.views import SINGLE_VIEW, TestTimeViews
 
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
@@ -43,29 +41,6 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str
         "confusion": confusion[np.ix_(present, range(len(labels)))].tolist(),
         "confusion_columns": list(labels),
     }
-
-
-def predict_probabilities(
-    model: Any, x: np.ndarray, views: TestTimeViews = SINGLE_VIEW, batch_size: int = 256
-) -> np.ndarray:
-    """Class probabilities for a uint8 (n, 48, 48, 1) array, through the same forward pass as the Predictor."""
-    from emotion_core.model import forward_function
-
-    return predict_with(views.averaged(forward_function(model)), x, model.output_shape[-1], batch_size)
-
-
-def predict_with(
-    forward: Callable[[np.ndarray], np.ndarray], x: np.ndarray, num_classes: int, batch_size: int = 256
-) -> np.ndarray:
-    """Probabilities from any forward callable (Keras graph, TFLite interpreter), ``batch_size`` faces per call."""
-    chunks = [forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
-    return np.concatenate(chunks) if chunks else np.empty((0, num_classes), np.float32)
-
-
-def evaluate_arrays(
-    model: Any, x: np.ndarray, y: np.ndarray, labels: list[str], views: TestTimeViews = SINGLE_VIEW
-) -> dict[str, Any]:
-    return score(y, predict_probabilities(model, x, views).argmax(axis=1), labels)
 
 
 @dataclass(frozen=True)

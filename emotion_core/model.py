@@ -15,8 +15,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from emotion_core.errors import ModelNotFoundError  # noqa: E402
+from emotion_core.card import ModelCard  # noqa: E402
+from emotion_core.errors import ModelLoadError, ModelNotFoundError  # noqa: E402
 from emotion_core.preprocess import INPUT_SIZE  # noqa: E402
+from emotion_core.registry import read_card  # noqa: E402
 
 MODEL_FILE = "model.keras"
 METADATA_FILE = "metadata.json"
@@ -95,15 +97,20 @@ def save_run(run_dir: str | Path, model: keras.Model, metadata: dict[str, Any]) 
     return run_dir
 
 
-def load_run(run_dir: str | Path) -> tuple[keras.Model, dict[str, Any]]:
-    """Load a run folder's model and metadata; the metadata's labels say what the outputs mean."""
+def load_run(run_dir: str | Path) -> tuple[keras.Model, ModelCard]:
+    """Load a run folder's model and its card; the card's labels say what the outputs mean."""
     run_dir = Path(run_dir)
     model_path, meta_path = run_dir / MODEL_FILE, run_dir / METADATA_FILE
     if not model_path.is_file() or not meta_path.is_file():
         raise ModelNotFoundError(f"{run_dir} is not a model folder (needs {MODEL_FILE} and {METADATA_FILE})")
-    metadata = json.loads(meta_path.read_text())
-    model = keras.models.load_model(model_path, compile=False)
-    return model, metadata
+    card = read_card(run_dir)
+    try:
+        model = keras.models.load_model(model_path, compile=False)
+    except Exception as error:  # Keras raises ValueError, OSError, zipfile errors... for a damaged file
+        raise ModelLoadError(f"cannot load {model_path}: {str(error).splitlines()[0] if str(error) else error!r}") from None
+    if model.output_shape[-1] != len(card.labels):
+        raise ModelLoadError(f"{model_path} has {model.output_shape[-1]} outputs but its metadata names {len(card.labels)} labels")
+    return model, card
 
 
 def replace_atomically(target: Path, write: Callable[[Path], Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from emotion_core.card import ModelCard
 from emotion_core.faces import Box, FaceDetector
 from emotion_core.model import forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch
@@ -46,19 +47,21 @@ class Predictor:
     """One warm model plus a detector; safe to share between Streamlit sessions and the webcam thread."""
 
     model: Any
-    metadata: dict[str, Any]
+    card: ModelCard
     detector: FaceDetector = field(default_factory=FaceDetector)
     # uint8 batch -> probabilities for one view; built from the model unless given (another runtime, a test double).
     forward: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     # Test-time views averaged by classify(); None: those the model's metadata asks for.
     views: TestTimeViews | None = None
+    runtime: str = "keras"  # what runs the network: "keras", or "tflite" for an export
+    file: str = ""  # the export's file name when runtime is tflite
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.forward is None:
             self.forward = forward_function(self.model)
         if self.views is None:
-            self.views = TestTimeViews.of(self.metadata)
+            self.views = self.card.views
 
     @classmethod
     def load(cls, model: str | Path | None = None, runtime: str = "keras") -> Predictor:
@@ -71,26 +74,25 @@ class Predictor:
         if runtime == "tflite" or str(model).endswith(".tflite"):
             from emotion_core.tflite import load_tflite
 
-            lite, metadata = load_tflite(model)
-            predictor = cls(lite, metadata, forward=lite)
+            lite, card = load_tflite(model)
+            predictor = cls(lite, card, forward=lite, runtime="tflite", file=lite.path.name)
         else:
-            loaded, metadata = load_run(resolve_model(model))
-            predictor = cls(loaded, metadata)
+            loaded, card = load_run(resolve_model(model))
+            predictor = cls(loaded, card)
         predictor.classify(np.zeros((1, predictor.input_size, predictor.input_size, 1), np.uint8))  # warm-up trace
         return predictor
 
     @property
     def labels(self) -> list[str]:
-        return list(self.metadata["labels"])
+        return list(self.card.labels)
 
     @property
     def input_size(self) -> int:
-        return int(self.metadata.get("input_size", 48))
+        return self.card.input_size
 
     @property
     def preprocess_config(self) -> PreprocessConfig:
-        margin = self.metadata.get("preprocessing", {}).get("margin", PreprocessConfig.margin)
-        return PreprocessConfig(margin=margin, size=self.input_size)
+        return self.card.preprocess
 
     def classify(self, faces: np.ndarray, views: TestTimeViews | None = None) -> np.ndarray:
         """Probabilities (n, classes) for a uint8 batch of model inputs, every view in one model call.
@@ -105,7 +107,12 @@ class Predictor:
         batch = views.expand(faces)
         with self._lock:
             probabilities = self.forward(batch)
-        return views.average(probabilities, len(faces))
+        return self.card.calibrate(views.average(probabilities, len(faces)))
+
+    def classify_all(self, faces: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """``classify`` over any number of faces, ``batch_size`` at a time: evaluation's path to the model."""
+        chunks = [self.classify(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
+        return np.concatenate(chunks) if chunks else np.empty((0, len(self.labels)), np.float32)
 
     def predict_boxes(self, image: np.ndarray, boxes: list[Box], views: TestTimeViews | None = None) -> list[Face]:
         """Classify given boxes (e.g. tracked from an earlier frame) in one batch."""

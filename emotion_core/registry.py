@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from emotion_core.errors import ModelNotFoundError
+from emotion_core.card import ModelCard
+from emotion_core.errors import EmotionCoreError, ModelLoadError, ModelNotFoundError
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "models" / "default"
 DEFAULT_NAME = "default"
@@ -47,10 +48,21 @@ def resolve_model(name_or_path: str | Path | None = None) -> Path:
 def read_metadata(name_or_path: str | Path | None = None) -> dict[str, Any]:
     """A model's metadata.json without loading the network: cheap enough for listings and the Home page."""
     path = resolve_model(name_or_path) / "metadata.json"
+    if not path.is_file():
+        raise ModelNotFoundError(f"{path.parent} is not a model folder: it has no metadata.json")
     try:
-        return json.loads(path.read_text())
+        metadata = json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise ModelNotFoundError(f"cannot read {path}: {error}") from None
+        raise ModelLoadError(f"cannot read {path}: {error}") from None
+    if not isinstance(metadata, dict):
+        raise ModelLoadError(f"{path} does not hold a JSON object")
+    return metadata
+
+
+def read_card(name_or_path: str | Path | None = None) -> ModelCard:
+    """A model's validated card, without loading the network."""
+    folder = resolve_model(name_or_path)
+    return ModelCard.from_metadata(read_metadata(folder), source=str(folder / "metadata.json"))
 
 
 def model_version(name_or_path: str | Path | None = None) -> float:
@@ -66,17 +78,17 @@ def model_summaries() -> list[dict[str, Any]]:
     rows = []
     for name in list_models():
         try:
-            meta = read_metadata(name)
-        except ModelNotFoundError as error:
+            card = read_card(name)
+        except EmotionCoreError as error:
             rows.append({"model": name, "problem": str(error)})
             continue
-        metrics = meta.get("metrics") or {}
         rows.append(
             {
                 "model": name,
-                "architecture": meta.get("architecture"),
-                "accuracy": metrics.get("accuracy"),
-                "created": meta.get("created"),
+                "architecture": card.architecture,
+                "accuracy": card.metrics.get("accuracy"),
+                "created": card.created,
+                "classes": len(card.labels),
             }
         )
     return rows

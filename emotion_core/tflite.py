@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.errors import ModelNotFoundError
+from emotion_core.card import ModelCard
+from emotion_core.errors import ModelLoadError, ModelNotFoundError
 from emotion_core.model import METADATA_FILE, load_run, replace_atomically, write_json_atomic
-from emotion_core.registry import DEFAULT_NAME, read_metadata, resolve_model
+from emotion_core.registry import DEFAULT_NAME, read_card, read_metadata, resolve_model
 
 QUANTIZATIONS = ("none", "float16", "int8")
 CALIBRATION_IMAGES = 200  # int8 ranges settle well before this; more only slows the export
@@ -67,7 +68,8 @@ def export_run(
 ) -> Path:
     """Write the run's model as a .tflite beside model.keras and list it under metadata["exports"]."""
     run_dir = Path(run_dir)
-    model, metadata = load_run(run_dir)
+    model, _ = load_run(run_dir)
+    metadata = read_metadata(run_dir)  # the file as written, so keys this version does not know survive
     target = run_dir / tflite_file(quantize)
     flatbuffer = convert(model, quantize, representative)
     replace_atomically(target, lambda tmp: tmp.write_bytes(flatbuffer))
@@ -145,8 +147,11 @@ def tflite_path(name_or_path: str | Path | None) -> Path:
     return path
 
 
-def load_tflite(name_or_path: str | Path | None) -> tuple[TFLiteModel, dict[str, Any]]:
-    """A TFLite model and the metadata of the run folder it was exported into."""
+def load_tflite(name_or_path: str | Path | None) -> tuple[TFLiteModel, ModelCard]:
+    """A TFLite model and the card of the run folder it was exported into."""
     path = tflite_path(name_or_path)
-    metadata = read_metadata(path.parent)
-    return TFLiteModel(path), {**metadata, "runtime": "tflite", "file": path.name}
+    card = read_card(path.parent)
+    try:
+        return TFLiteModel(path), card
+    except (ValueError, RuntimeError) as error:  # not a flatbuffer, truncated
+        raise ModelLoadError(f"cannot load {path}: {str(error).splitlines()[0]}") from None

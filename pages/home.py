@@ -5,7 +5,7 @@ import streamlit as st
 
 from emotion_core.errors import EmotionCoreError
 from emotion_core.evaluate import per_class_frame
-from emotion_core.registry import model_summaries, read_metadata
+from emotion_core.registry import model_summaries, read_card
 from pages.common import model_picker
 
 model_name = model_picker()
@@ -30,26 +30,26 @@ The model picker in the sidebar applies to every page.
 
 st.header(f"Active model: {model_name}")
 try:
-    metadata = read_metadata(model_name)
+    card = read_card(model_name)
 except EmotionCoreError as error:
     st.error(str(error))
     st.stop()
 
-metrics = metadata.get("metrics") or {}
-training = metadata.get("training") or {}
+metrics, training = card.metrics, card.training
 left, middle, right = st.columns(3)
 left.metric(
     "Accuracy",
     f"{metrics['accuracy']:.1%}" if "accuracy" in metrics else "not measured",
     help=f"on {metrics.get('n', '?')} held-out images" if metrics else None,
 )
-middle.metric("Architecture", metadata.get("architecture", "unknown"))
+middle.metric("Architecture", card.architecture)
 right.metric("Trained on", f"{training.get('train_images', '?')} images", help=training.get("data"))
 
-st.write("**Labels**, in output order:", ", ".join(metadata.get("labels", [])))
+st.write("**Labels**, in output order:", ", ".join(card.labels))
 st.caption(
-    f"Input {metadata.get('input_size', '?')}×{metadata.get('input_size', '?')} {metadata.get('color', '')}, "
-    f"preprocessing {metadata.get('preprocessing', {})}; created {metadata.get('created', 'unknown')}."
+    f"Input {card.input_size}×{card.input_size} grey, crop {card.preprocess}, test-time views {card.views.count}"
+    + (", prior-corrected scores" if card.class_weights else "")
+    + f"; created {card.created or 'unknown'}."
 )
 
 if metrics.get("per_class"):

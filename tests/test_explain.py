@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emotion_core.card import ModelCard
 from emotion_core.explain import Explainer, explain_faces, last_conv_layer, overlay
 from emotion_core.io import read_image
 from emotion_core.labels import EMOTIONS
@@ -29,7 +30,7 @@ METADATA = {"labels": list(EMOTIONS), "input_size": 48, "architecture": "tiny"}
 @pytest.fixture(scope="module")
 def predictor() -> Predictor:
     keras.utils.set_random_seed(0)  # random weights, but the same ones each run
-    return Predictor(build_model("tiny", len(EMOTIONS)), dict(METADATA))
+    return Predictor(build_model("tiny", len(EMOTIONS)), ModelCard.from_metadata(METADATA))
 
 
 @pytest.fixture(scope="module")

@@ -29,11 +29,11 @@ def contempt_zip(tmp_path_factory):
 
 
 def test_output_layer_grows_with_known_columns_copied(tiny_run):
-    source, metadata = load_run(tiny_run)
+    source, card = load_run(tiny_run)
     labels = ["angry", "happy", "sad", "neutral", "contempt"]
     target = build_model("tiny", len(labels))
     fresh_kernel = target.layers[-2].get_weights()[0].copy()
-    transfer_weights(source, metadata["labels"], target, labels)
+    transfer_weights(source, list(card.labels), target, labels)
     old_kernel, old_bias = source.layers[-2].get_weights()
     kernel, bias = target.layers[-2].get_weights()
     np.testing.assert_array_equal(kernel[:, :4], old_kernel)

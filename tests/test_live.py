@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from emotion_core.card import ModelCard
 from emotion_core.faces import FaceDetector
 from emotion_core.io import read_image
 from emotion_core.labels import EMOTIONS
@@ -52,7 +53,7 @@ class CountingDetector(FaceDetector):
 def scripted_predictor(*outputs: dict[str, float], inference: dict | None = None) -> Predictor:
     model = ScriptedModel(*outputs)
     metadata = {"labels": list(EMOTIONS), "input_size": 48, "inference": inference or {}}
-    return Predictor(model, metadata, CountingDetector(), forward=model)
+    return Predictor(model, ModelCard.from_metadata(metadata), CountingDetector(), forward=model)
 
 
 @pytest.fixture(scope="module")

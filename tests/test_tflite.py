@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -45,15 +46,14 @@ def test_tflite_predictor_matches_keras(exported):
         lite = Predictor.load(exported / name)
         assert lite.labels == ["angry", "happy", "sad", "neutral"]
         np.testing.assert_allclose(lite.classify(faces(9)), keras_probs, atol=tolerance, err_msg=name)
-    assert Predictor.load(exported, runtime="tflite").metadata["file"] == "model.tflite"
+    assert Predictor.load(exported, runtime="tflite").file == "model.tflite"
 
 
 def test_test_time_views_are_honoured(exported):
     lite = Predictor.load(exported / "model.tflite")
     batch = faces(4)
     plain, mirrored = lite.model(batch), lite.model(batch[:, :, ::-1].copy())
-    lite.metadata["inference"] = {"flip_average": True}
-    averaged = Predictor(lite.model, lite.metadata, forward=lite.model)
+    averaged = Predictor(lite.model, replace(lite.card, views=TestTimeViews(mirror=True)), forward=lite.model)
     np.testing.assert_allclose(averaged.classify(batch), (plain + mirrored) / 2, atol=1e-6)
     np.testing.assert_allclose(averaged.classify(batch, TestTimeViews()), plain, atol=1e-6)
 
@@ -96,4 +96,4 @@ def test_missing_export_says_how_to_make_it(tiny_run):
 def test_export_run_refuses_unknown_quantization(tiny_run):
     with pytest.raises(ValueError, match="unknown quantization"):
         export_run(tiny_run, "int4")
-    assert load_run(tiny_run)[1].get("exports") is None
+    assert not load_run(tiny_run)[1].exports

@@ -13,13 +13,14 @@ from train.fit import learning_rate_at
 
 
 def test_fit_writes_a_loadable_self_describing_run(tiny_run):
-    model, metadata = load_run(tiny_run)
-    assert metadata["labels"] == ["angry", "happy", "sad", "neutral"]
-    assert metadata["input_size"] == 48 and metadata["training"]["epochs"] == 1
-    assert set(metadata["metrics"]) >= {"accuracy", "per_class", "confusion"}
+    model, card = load_run(tiny_run)
+    assert card.labels == ("angry", "happy", "sad", "neutral")
+    assert card.input_size == 48 and card.training["epochs"] == 1
+    assert set(card.metrics) >= {"accuracy", "per_class", "confusion"}
     # the default test-time views: mirror x (zoom out, plain, zoom in), as the metrics were computed
+    metadata = json.loads((tiny_run / "metadata.json").read_text())
     assert metadata["inference"] == {"flip_average": True, "zooms": [0.9, 1.0, 1.1]}
-    assert Predictor(model, metadata).views.count == 6
+    assert Predictor(model, card).views.count == 6
     assert json.loads((tiny_run / "state.json").read_text())["status"] == "finished"
     probabilities = np.asarray(model(np.zeros((2, 48, 48, 1), np.float32), training=False))
     assert probabilities.shape == (2, 4)

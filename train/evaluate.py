@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,11 +10,8 @@ import numpy as np
 
 from emotion_core.datasets import open_dataset
 from emotion_core.errors import DatasetLayoutError
-from emotion_core.evaluate import predict_with, score
-from emotion_core.model import forward_function, load_run
-from emotion_core.registry import resolve_model
-from emotion_core.tflite import load_tflite
-from emotion_core.views import TestTimeViews
+from emotion_core.evaluate import score
+from emotion_core.predict import Predictor
 
 
 @dataclass
@@ -37,33 +33,24 @@ def evaluate(data: str | Path, split: str = "test", model: str | Path | None = N
 
 def evaluate_with_predictions(data: str | Path, split: str = "test", model: str | Path | None = None) -> Evaluation:
     """Like ``evaluate`` but keeps each sample's probabilities, e.g. to show the most confident mistakes."""
-    forward, metadata = _forward(model)
-    labels = list(metadata["labels"])
+    predictor = Predictor.load(model)  # a .tflite path runs the export; the card's views and weights apply
+    labels = predictor.labels
     dataset = open_dataset(data)
     samples = dataset.split_samples(split)
     unknown = sorted({s.label for s in samples} - set(labels))
     if unknown and len(unknown) == len({s.label for s in samples}):
         raise DatasetLayoutError(f"none of the classes in {data} ({', '.join(unknown)}) are known to the model")
     x, y, bad = dataset.load(samples, labels)
-    probabilities = predict_with(forward, x, len(labels))
+    probabilities = predictor.classify_all(x)
     report = score(y, probabilities.argmax(axis=1), labels)
-    report["model"] = metadata.get("name", str(model))
-    report["runtime"] = metadata.get("runtime", "keras")
-    if "file" in metadata:
-        report["file"] = metadata["file"]
+    report["model"] = predictor.card.name or str(model)
+    report["runtime"] = predictor.runtime
+    if predictor.file:
+        report["file"] = predictor.file
     report["skipped"] = {"unreadable": [ref for ref, _ in bad], "unknown_classes": unknown}
     skipped = set(report["skipped"]["unreadable"])
     refs = [s.ref for s in samples if s.label in labels and s.ref not in skipped]  # load() keeps these, in order
     return Evaluation(report, labels, refs, x, y, probabilities)
-
-
-def _forward(model: str | Path | None) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]:
-    """The model's forward pass and metadata: Keras for a name or run folder, TFLite for a .tflite path."""
-    if str(model).endswith(".tflite"):
-        lite, metadata = load_tflite(model)
-        return TestTimeViews.of(metadata).averaged(lite), metadata
-    keras_model, metadata = load_run(resolve_model(model))
-    return TestTimeViews.of(metadata).averaged(forward_function(keras_model)), metadata
 
 
 def format_report(report: dict[str, Any]) -> str:

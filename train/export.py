@@ -11,7 +11,7 @@ import numpy as np
 from emotion_core.datasets import open_dataset
 from emotion_core.errors import EmotionCoreError
 from emotion_core.explore import SAMPLE_DATA
-from emotion_core.registry import read_metadata, resolve_model
+from emotion_core.registry import read_card, resolve_model
 from emotion_core.tflite import CALIBRATION_IMAGES, export_run
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _training_data(run_dir: Path) -> tuple[str, str]:
     try:
         config = json.loads((run_dir / "config.json").read_text())
     except (OSError, ValueError):
-        config = read_metadata(run_dir).get("training") or {}
+        config = dict(read_card(run_dir).training)
     return str(config.get("data") or ""), str(config.get("train_split") or "train")
 
 

@@ -18,10 +18,10 @@ def initial_model(init: str, data_labels: list[str]) -> tuple[keras.Model, list[
     Labels become the union in canonical order, so a model trained on seven emotions and fine-tuned on
     data that adds contempt (or lacks neutral) still knows all of them.
     """
-    source, metadata = load_run(resolve_model(init))
-    source_labels = list(metadata["labels"])
+    source, card = load_run(resolve_model(init))
+    source_labels = list(card.labels)
     labels = ordered_labels(set(source_labels) | set(data_labels))
-    architecture = metadata.get("architecture") or source.name
+    architecture = card.architecture if card.architecture != "unknown" else source.name
     target = build_model(architecture, len(labels), source.input_shape[1])
     transfer_weights(source, source_labels, target, labels)
     return target, labels, architecture

@@ -14,8 +14,10 @@ import keras
 import numpy as np
 
 from emotion_core.datasets import Dataset, Sample, carve_split, open_dataset
-from emotion_core.evaluate import evaluate_arrays
+from emotion_core.card import ModelCard
+from emotion_core.evaluate import score
 from emotion_core.model import build_model, replace_atomically, save_run, write_json_atomic
+from emotion_core.predict import Predictor
 from emotion_core.preprocess import PreprocessConfig
 from emotion_core.registry import runs_dir
 from emotion_core.votes import Votes, read_votes
@@ -89,8 +91,11 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
         raise
 
     inference = _float32_copy(model, config.architecture, len(labels))
-    metrics = evaluate_arrays(inference, val[0], val[1], labels, config.views) if val else {}
-    save_run(run_dir, inference, _metadata(run_dir, config, labels, metrics, len(x_train)))
+    card = _card(run_dir, config, labels, len(x_train))
+    if val:
+        predicted = Predictor(inference, card).classify_all(val[0]).argmax(axis=1)
+        card = replace(card, metrics=score(val[1], predicted, labels))
+    save_run(run_dir, inference, card.to_metadata())
     _write_state(run_dir, "finished", config.epochs, config.epochs)
     return run_dir
 
@@ -249,20 +254,17 @@ def _float32_copy(model: Any, architecture: str, num_classes: int) -> Any:
     return inference
 
 
-def _metadata(run_dir: Path, config: TrainConfig, labels: list[str], metrics: dict, n_train: int) -> dict:
-    return {
-        "name": run_dir.name,
-        "labels": labels,
-        "input_size": PreprocessConfig().size,
-        "color": "grey",
-        "preprocessing": {"margin": PreprocessConfig().margin, "scaling": "x/255 inside the model"},
-        "inference": config.views.to_metadata(),
-        "architecture": config.architecture,
-        "training": {**config.to_dict(), "train_images": n_train},
-        "metrics": metrics,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        **({"init": config.init} if config.init else {}),
-    }
+def _card(run_dir: Path, config: TrainConfig, labels: list[str], n_train: int) -> ModelCard:
+    return ModelCard(
+        name=run_dir.name,
+        labels=tuple(labels),
+        preprocess=PreprocessConfig(),
+        views=config.views,
+        architecture=config.architecture,
+        training={**config.to_dict(), "train_images": n_train},
+        created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        init=config.init,
+    )
 
 
 def _write_state(run_dir: Path, status: str, epoch: int, epochs: int) -> None:

@@ -31,10 +31,6 @@ def model_table() -> pd.DataFrame:
     folders = list_models()
     for row in rows:
         row["size_mb"] = round(_folder_bytes(folders[row["model"]]) / 2**20, 2)
-        try:
-            row["classes"] = len(read_metadata(row["model"]).get("labels", []))
-        except ModelNotFoundError:
-            row["classes"] = None
     columns = ["model", "accuracy", "created", "architecture", "classes", "size_mb", "problem"]
     return pd.DataFrame(rows).reindex(columns=columns).dropna(axis=1, how="all")
 

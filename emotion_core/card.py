@@ -1,0 +1,110 @@
+"""The model card: one typed description of a trained model, read from its metadata.json in one place.
+
+Every reader (the Predictor, evaluation, fine-tuning, exports, the pages) goes through ``ModelCard``, so a
+default lives here once and a broken file is refused at load with one message. Keys this version does not
+know are kept in ``extra`` and written back unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from emotion_core.errors import ModelLoadError
+from emotion_core.preprocess import PreprocessConfig
+from emotion_core.views import TestTimeViews
+
+KNOWN_KEYS = (
+    "name", "labels", "input_size", "preprocessing", "inference", "architecture",
+    "training", "metrics", "exports", "created", "init",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    name: str
+    labels: tuple[str, ...]  # output order
+    input_size: int = 48
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    views: TestTimeViews = field(default_factory=TestTimeViews)
+    # Prior correction: probabilities are multiplied by these and renormalised (None: as the network says).
+    # A network trained on FER2013 (1.5 % disgust) under-calls rare classes on balanced real photos.
+    class_weights: tuple[float, ...] | None = None
+    architecture: str = "unknown"
+    training: Mapping[str, Any] = field(default_factory=dict)  # the TrainConfig it was trained with, as saved
+    metrics: Mapping[str, Any] = field(default_factory=dict)  # evaluate()'s report on its validation split
+    exports: Mapping[str, Any] = field(default_factory=dict)  # file name -> TFLite export record
+    created: str = ""
+    init: str = ""  # the model it was fine-tuned from
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any], source: str = "metadata") -> ModelCard:
+        """Validate and type a metadata.json; older files without the newer keys get today's defaults."""
+        labels = metadata.get("labels")
+        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+            raise ModelLoadError(f"{source}: 'labels' must be a non-empty list of class names; re-train or re-export")
+        size = metadata.get("input_size", 48)
+        if not isinstance(size, int) or size < 8:
+            raise ModelLoadError(f"{source}: 'input_size' must be an integer of at least 8, not {size!r}")
+        inference = metadata.get("inference") or {}
+        weights = inference.get("class_weights")
+        if weights is not None and (len(weights) != len(labels) or min(weights) <= 0):
+            raise ModelLoadError(f"{source}: 'class_weights' needs one positive weight per label")
+        try:
+            preprocess = _preprocess(metadata.get("preprocessing") or {}, size)
+            views = TestTimeViews.of(dict(metadata))
+        except (TypeError, ValueError) as error:
+            raise ModelLoadError(f"{source}: invalid preprocessing or inference settings ({error})") from None
+        return cls(
+            name=str(metadata.get("name", "")),
+            labels=tuple(labels),
+            input_size=size,
+            preprocess=preprocess,
+            views=views,
+            class_weights=tuple(float(w) for w in weights) if weights is not None else None,
+            architecture=str(metadata.get("architecture") or "unknown"),
+            training=dict(metadata.get("training") or {}),
+            metrics=dict(metadata.get("metrics") or {}),
+            exports=dict(metadata.get("exports") or {}),
+            created=str(metadata.get("created", "")),
+            init=str(metadata.get("init", "")),
+            extra={k: v for k, v in metadata.items() if k not in KNOWN_KEYS},
+        )
+
+    def to_metadata(self) -> dict[str, Any]:
+        """The metadata.json form: ``from_metadata(card.to_metadata()) == card``."""
+        preprocessing = {f.name: getattr(self.preprocess, f.name) for f in fields(self.preprocess) if f.name != "size"}
+        inference: dict[str, Any] = self.views.to_metadata()
+        if self.class_weights is not None:
+            inference["class_weights"] = list(self.class_weights)
+        return {
+            "name": self.name,
+            "labels": list(self.labels),
+            "input_size": self.input_size,
+            "preprocessing": preprocessing,
+            "inference": inference,
+            "architecture": self.architecture,
+            "training": dict(self.training),
+            "metrics": dict(self.metrics),
+            "exports": dict(self.exports),
+            "created": self.created,
+            **({"init": self.init} if self.init else {}),
+            **dict(self.extra),
+        }
+
+    def calibrate(self, probabilities: np.ndarray) -> np.ndarray:
+        """Apply the class weights (prior correction) to (n, classes) probabilities; rows still sum to 1."""
+        if self.class_weights is None or len(probabilities) == 0:
+            return probabilities
+        weighted = probabilities * np.asarray(self.class_weights, probabilities.dtype)
+        return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def _preprocess(preprocessing: Mapping[str, Any], size: int) -> PreprocessConfig:
+    """PreprocessConfig from the saved keys it knows (older files may lack some; 'scaling' is descriptive)."""
+    known = {f.name for f in fields(PreprocessConfig)} - {"size"}
+    return PreprocessConfig(**{k: v for k, v in preprocessing.items() if k in known}, size=size)
