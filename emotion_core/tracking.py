@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 try:  # optional: an optimal assignment; greedy matching is as good for the few faces of a webcam
     from scipy.optimize import linear_sum_assignment
-except ImportError:  # pragma: no cover - scipy ships with the project's TensorFlow install
+except ImportError:  # pragma: no cover - scipy is optional (not in requirements.txt); greedy is the fallback
     linear_sum_assignment = None
 
 
