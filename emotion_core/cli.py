@@ -2,6 +2,8 @@
 
 ``python -m emotion_core video CLIP [--every N] [--out CSV] [--annotated MP4]``: progress on stderr, a summary
 JSON line on stdout.
+
+``python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model M]``: the HTTP API (emotion_core.api).
 """
 
 from __future__ import annotations
@@ -26,16 +28,19 @@ def cli(argv: list[str] | None = None) -> int:
     predict.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
     predict.add_argument("--explain", metavar="OUTDIR", default=None, help="write a Grad-CAM overlay PNG per face here")
     _add_video_parser(commands)
+    _add_serve_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "video":
         return _video(args)
+    if args.command == "serve":
+        return _serve(args)
     return _predict(args.images, args.model, args.explain)
 
 
 def _predict(images: list[str], model: str | None, explain: str | None = None) -> int:
     from emotion_core.io import read_image
-    from emotion_core.predict import Predictor
+    from emotion_core.predict import Predictor, image_record
 
     try:
         predictor = Predictor.load(model)
@@ -54,17 +59,15 @@ def _predict(images: list[str], model: str | None, explain: str | None = None) -
             return 2
     failed = 0
     for path in images:
-        try:
-            image = read_image(path)
-            faces = predictor.predict(image)
-            record = {"image": path, "faces": [face.to_dict() for face in faces]}
-            if explainer is not None:
-                stem = Path(explain) / _explanation_stem(path, used_stems)
+        annotate = None
+        if explainer is not None:
+            stem = Path(explain) / _explanation_stem(path, used_stems)
+
+            def annotate(image: Any, faces: list, record: dict, stem: Path = stem) -> None:
                 _write_explanations(predictor, explainer, image, faces, record, stem)
-        except EmotionCoreError as error:
-            record, failed = {"image": path, "error": str(error)}, failed + 1
-        except Exception as error:  # one odd file must not cost the rest of the batch their answers
-            record, failed = {"image": path, "error": f"unexpected {type(error).__name__}: {error}"}, failed + 1
+
+        record = image_record(predictor, path, lambda path=path: read_image(path), annotate)
+        failed += "error" in record
         print(json.dumps(record), flush=True)
     return 1 if failed else 0
 
@@ -177,3 +180,43 @@ def _progress_printer() -> Any:
             print(text, end="\r" if terminal else "\n", file=sys.stderr, flush=True)
 
     return report
+
+
+def _add_serve_parser(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="HTTP API: POST /predict with image files, GET /health, /models, /docs")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
+    serve.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
+    serve.add_argument("--workers", type=int, default=2, metavar="N", help="requests classified at once (default 2)")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Load the model once, then serve until interrupted. Exit 2 for a bad model, 1 when the port cannot be bound."""
+    if not 0 <= args.port <= 65535 or args.workers < 1:
+        print("error: --port must be 0..65535 and --workers 1 or more", file=sys.stderr)
+        return 1
+    try:
+        import uvicorn
+
+        from emotion_core.api import ApiConfig, create_app
+    except ImportError as error:
+        print(f"error: the API needs FastAPI and uvicorn ({error}): pip install -r requirements.txt", file=sys.stderr)
+        return 1
+    from emotion_core.predict import Predictor
+    from emotion_core.registry import DEFAULT_NAME
+
+    try:
+        predictor = Predictor.load(args.model)
+    except (EmotionCoreError, OSError, ValueError) as error:
+        print(f"error: cannot load model: {error}", file=sys.stderr)
+        return 2
+    app = create_app(predictor, args.model or DEFAULT_NAME, ApiConfig(max_concurrent=args.workers))
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host}: anyone who can reach it may use the model", file=sys.stderr)
+    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        return 0
+    # uvicorn logs a bind failure (port in use) and returns without serving.
+    return 0 if server.started else 1

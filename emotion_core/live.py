@@ -20,6 +20,8 @@ import numpy as np
 from emotion_core.draw import draw_faces
 from emotion_core.faces import Box
 from emotion_core.predict import Face, Predictor
+from emotion_core.tracking import Tracker, TrackerConfig, person_label
+from emotion_core.tracking import iou as iou  # re-exported: callers imported it from here
 
 
 @dataclass(frozen=True)
@@ -33,10 +35,11 @@ class LiveConfig:
     # Weight of the newest frame in the moving average of each face's probabilities: lower is
     # steadier but slower to follow a change (0.25 at 30 frames/s settles in about a quarter second).
     smoothing: float = 0.25
-    # A new box continues an old face's average when they overlap at least this much (IoU).
+    # A new box continues an old face's track (its person id and average) when they overlap at least
+    # this much (IoU); failing that, when its centre is near (see TrackerConfig.max_centroid_shift).
     match_iou: float = 0.3
-    # Frames a face may go undetected before its average is forgotten, so one detector miss does
-    # not restart the smoothing.
+    # Frames a face may go undetected before its track is forgotten, so one detector miss neither
+    # restarts the smoothing nor makes the same person 'Person 3'.
     keep_missing: int = 15
     # Result records waiting for the page; the oldest is dropped when full (~2 s at 30 frames/s).
     queue_size: int = 64
@@ -47,12 +50,22 @@ class LiveConfig:
     # the moving average over frames already pools many slightly different looks at the face.
     zoom_views: bool = False
 
+    @property
+    def tracker(self) -> TrackerConfig:
+        return TrackerConfig(match_iou=self.match_iou, max_missed=self.keep_missing, smoothing=self.smoothing)
+
 
 class LiveFace(NamedTuple):
     box: Box
     emotion: str  # the top smoothed class
     confidence: float  # its smoothed probability
     scores: dict[str, float]  # smoothed probabilities, in the model's label order
+    track_id: int = 0  # the person: stable while the face stays in view (1, 2, ... per stream)
+
+    @property
+    def label(self) -> str:
+        """'Person 2: happy 81 %', as drawn on the stream."""
+        return person_label(self.track_id, self.emotion, self.confidence)
 
 
 class StageTimes(NamedTuple):
@@ -66,15 +79,6 @@ class LiveResult(NamedTuple):
     fps: float  # frames/s reaching the processor, over the last ``fps_window`` frames
     faces: tuple[LiveFace, ...]  # largest first
     times: StageTimes
-
-
-@dataclass
-class _Track:
-    """One face followed across frames: its latest box and its moving-average probabilities."""
-
-    box: Box
-    scores: np.ndarray
-    missed: int = 0
 
 
 class LiveProcessor:
@@ -93,7 +97,7 @@ class LiveProcessor:
         self.dropped = 0  # records discarded because the page read too slowly
         self._lock = threading.Lock()
         self._boxes: list[Box] = []
-        self._tracks: list[_Track] = []
+        self._tracker = Tracker(self.config.tracker)
         self._since_detect = 0
         self._shape: tuple[int, ...] | None = None
         self._frame_times: deque[float] = deque(maxlen=self.config.fps_window)
@@ -106,8 +110,8 @@ class LiveProcessor:
             detected = time.perf_counter()
             raw = self.predictor.predict_boxes(frame, boxes, self.views)
             classified = time.perf_counter()
-            faces = self._smooth(raw)
-            draw_faces(frame, [Face(f.box, f.scores) for f in faces])
+            faces = self._track(raw)
+            draw_faces(frame, [Face(f.box, f.scores) for f in faces], [f.label for f in faces])
             drawn = time.perf_counter()
             times = StageTimes(
                 _ms(start, detected) if self._since_detect == 0 else 0.0,
@@ -116,6 +120,12 @@ class LiveProcessor:
             )
             self._publish(LiveResult(time.time(), self._tick(), tuple(faces), times))
         return frame
+
+    def reset(self) -> None:
+        """Forget the tracked people (a new stream): the next faces are Person 1, 2, ... again."""
+        with self._lock:
+            self._tracker.reset()
+            self._boxes, self._since_detect = [], 0
 
     def drain(self) -> list[LiveResult]:
         """Every record waiting now, oldest first, without blocking (for the page's polling loop)."""
@@ -137,28 +147,10 @@ class LiveProcessor:
             self._since_detect += 1
         return self._boxes
 
-    def _smooth(self, faces: list[Face]) -> list[LiveFace]:
-        """Blend each face's probabilities into the track it overlaps most; unmatched faces start tracks.
-
-        Faces come largest first and pick greedily, which is enough for the few faces of a webcam.
-        """
-        labels = self.predictor.labels
-        alpha = self.config.smoothing
-        free = list(self._tracks)
-        current: list[_Track] = []
-        for face in faces:
-            probs = np.array([face.scores[label] for label in labels])
-            track = _best_match(face.box, free, self.config.match_iou)
-            if track is None:
-                track = _Track(face.box, probs)
-            else:
-                free.remove(track)
-                track.box, track.scores, track.missed = face.box, alpha * probs + (1 - alpha) * track.scores, 0
-            current.append(track)
-        for track in free:
-            track.missed += 1
-        self._tracks = current + [t for t in free if t.missed <= self.config.keep_missing]
-        return [_live_face(t, labels) for t in current]
+    def _track(self, faces: list[Face]) -> list[LiveFace]:
+        """Give each face its person id and blend its probabilities into that person's moving average only."""
+        tracked = self._tracker.update(faces, [face.scores for face in faces])
+        return [LiveFace(t.box, t.emotion or "", t.confidence, t.scores, t.track_id) for t in tracked]
 
     def _publish(self, result: LiveResult) -> None:
         """Enqueue without blocking; when full, drop the oldest so the page always sees the newest."""
@@ -181,7 +173,7 @@ class LiveProcessor:
 
 
 class EmotionHistory:
-    """The largest face's smoothed probabilities over a sliding window, one row per poll, for a chart.
+    """Each person's smoothed probabilities over a sliding window, one row per person per poll, for a chart.
 
     Averaging each poll's records keeps the chart at a few points a second however fast frames come.
     Used on the page's script thread only.
@@ -189,48 +181,31 @@ class EmotionHistory:
 
     def __init__(self, window_s: float = 60.0) -> None:
         self.window_s = window_s
-        self._rows: deque[tuple[float, dict[str, float]]] = deque()
+        self._rows: deque[tuple[float, int, dict[str, float]]] = deque()
 
     def add(self, results: Iterable[LiveResult]) -> None:
-        """Append the mean scores of face 1 over ``results`` (skipped when no face was seen)."""
-        seen = [r for r in results if r.faces]
-        if not seen:
-            return
-        labels = seen[-1].faces[0].scores
-        mean = {e: float(np.mean([r.faces[0].scores.get(e, 0.0) for r in seen])) for e in labels}
-        self._rows.append((seen[-1].timestamp, mean))
-        while self._rows and self._rows[0][0] < seen[-1].timestamp - self.window_s:
+        """Append, for every person seen in ``results``, their mean scores over those records."""
+        seen: dict[int, list[LiveFace]] = {}
+        last = 0.0
+        for result in results:
+            for face in result.faces:
+                seen.setdefault(face.track_id, []).append(face)
+            last = result.timestamp if result.faces else last
+        for person, faces in sorted(seen.items()):
+            mean = {e: float(np.mean([f.scores.get(e, 0.0) for f in faces])) for e in faces[-1].scores}
+            self._rows.append((last, person, mean))
+        while self._rows and self._rows[0][0] < last - self.window_s:
             self._rows.popleft()
 
     def long_rows(self, now: float | None = None) -> list[dict[str, float | str]]:
-        """Rows ``{"seconds": t - now, "emotion", "probability"}`` (long form, as charts want it)."""
+        """Rows ``{"seconds": t - now, "person": "Person 1", "emotion", "probability"}`` (long form, for charts)."""
         now = time.time() if now is None else now
         return [
-            {"seconds": round(t - now, 2), "emotion": e, "probability": p}
-            for t, scores in self._rows
+            {"seconds": round(t - now, 2), "person": f"Person {person}", "emotion": e, "probability": p}
+            for t, person, scores in self._rows
             if t >= now - self.window_s
             for e, p in scores.items()
         ]
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two (x, y, w, h) boxes."""
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
-    inter = max(0, w) * max(0, h)
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union else 0.0
-
-
-def _best_match(box: Box, tracks: list[_Track], threshold: float) -> _Track | None:
-    best = max(tracks, key=lambda t: iou(box, t.box), default=None)
-    return best if best is not None and iou(box, best.box) >= threshold else None
-
-
-def _live_face(track: _Track, labels: list[str]) -> LiveFace:
-    scores = {label: float(p) for label, p in zip(labels, track.scores, strict=True)}
-    emotion = max(scores, key=scores.__getitem__)
-    return LiveFace(track.box, emotion, scores[emotion], scores)
 
 
 def _ms(start: float, end: float) -> float:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from emotion_core.card import ModelCard
+from emotion_core.errors import EmotionCoreError
 from emotion_core.faces import Box, FaceDetector
 from emotion_core.model import forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch
@@ -18,6 +19,9 @@ from emotion_core.registry import resolve_model
 from emotion_core.views import TestTimeViews
 
 RUNTIMES = ("keras", "tflite")
+
+# Extra work on one answered image (the CLI's Grad-CAM overlays): (image, faces, record) -> None, may raise.
+Annotate = Callable[[np.ndarray, list["Face"], dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -125,3 +129,24 @@ class Predictor:
     def predict(self, image: np.ndarray) -> list[Face]:
         """Detect every face in a BGR (or grey) image and classify them all, largest face first."""
         return self.predict_boxes(image, self.detector.detect(image))
+
+
+def image_record(
+    predictor: Predictor, name: str, read: Callable[[], np.ndarray], annotate: Annotate | None = None
+) -> dict[str, Any]:
+    """DESIGN.md's JSON record for one input: ``{"image", "faces"}``, or ``{"image", "error"}`` with one line.
+
+    Shared by ``python -m emotion_core predict`` (``read`` opens a path) and the HTTP API (``read`` decodes
+    uploaded bytes). It never raises for a bad input: one odd file must not cost a batch the other answers.
+    """
+    try:
+        image = read()
+        faces = predictor.predict(image)
+        record: dict[str, Any] = {"image": name, "faces": [face.to_dict() for face in faces]}
+        if annotate is not None:
+            annotate(image, faces, record)
+    except EmotionCoreError as error:
+        return {"image": name, "error": str(error)}
+    except Exception as error:  # noqa: BLE001 - reported as this input's answer, never a traceback
+        return {"image": name, "error": " ".join(f"unexpected {type(error).__name__}: {error}".split())}
+    return record

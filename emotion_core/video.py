@@ -12,7 +12,7 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from emotion_core.errors import InvalidVideoError
+from emotion_core.tracking import Tracker, TrackerConfig
 
 if TYPE_CHECKING:  # importing them loads TensorFlow; probe() answers a bad file without that wait
     from emotion_core.predict import Face, Predictor
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 FALLBACK_FPS = 25.0  # frame times assume this when a container does not state its rate
 PROGRESS_EVERY_S = 0.2  # progress callbacks are throttled: a Streamlit progress bar costs a message per call
+TRACK_GRACE_S = 1.0  # a face undetected for up to this long (e.g. turned away) keeps its person id
 
 Progress = Callable[[int, int], None]  # (frames done, frames in the file or 0 if unknown)
 
@@ -46,11 +48,12 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class FrameResult:
-    """The faces found on one sampled frame, largest first."""
+    """The faces found on one sampled frame, largest first, and the person (track id) of each."""
 
     index: int
     time_s: float
     faces: list[Face]
+    people: list[int] = field(default_factory=list)  # track ids, parallel to ``faces``
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -81,6 +84,8 @@ def analyse_video(
     capture, info = _open(path)
     writer: cv2.VideoWriter | None = None
     ticker = _Ticker(progress, info.frames)
+    # Ids only: the CSV keeps each frame's own scores. Grace counted in sampled frames.
+    tracker = Tracker(TrackerConfig(smoothing=1.0, max_missed=max(2, round(TRACK_GRACE_S * info.fps / every))))
     faces: list[Face] = []
     done = 0
     try:
@@ -92,7 +97,8 @@ def analyse_video(
                 break
             if sampled:
                 faces = predictor.predict(frame)
-                yield FrameResult(done, done / info.fps, faces)
+                people = [track.track_id for track in tracker.update(faces)]
+                yield FrameResult(done, done / info.fps, faces, people)
             if annotated is not None:
                 writer = writer or _writer(annotated, info.fps, frame.shape)
                 writer.write(draw_faces(frame, faces))
@@ -151,19 +157,23 @@ class _Ticker:
 
 
 def frame_rows(result: FrameResult) -> list[dict[str, Any]]:
-    """CSV rows for one sampled frame: one per face; a frame without faces keeps one row with blank face columns."""
+    """CSV rows for one sampled frame: one per face; a frame without faces keeps one row with blank face columns.
+
+    ``face`` is the face's place on this frame (0 = largest), ``person`` its track id across frames.
+    """
     base = {"frame": result.index, "time_s": round(result.time_s, 3)}
     rows = []
     for index, face in enumerate(result.faces):
         record = face.to_dict()
         box = dict(zip(("x", "y", "w", "h"), record["box"], strict=True))
-        rows.append({**base, "face": index, **box, "emotion": record["emotion"], **record["scores"]})
+        person = result.people[index] if index < len(result.people) else None
+        rows.append({**base, "face": index, "person": person, **box, "emotion": record["emotion"], **record["scores"]})
     return rows or [base]
 
 
 def csv_writer(file: IO[str], labels: list[str]) -> csv.DictWriter:
     """A DictWriter for ``frame_rows`` with its header already written."""
-    writer = csv.DictWriter(file, ["frame", "time_s", "face", "x", "y", "w", "h", "emotion", *labels])
+    writer = csv.DictWriter(file, ["frame", "time_s", "face", "person", "x", "y", "w", "h", "emotion", *labels])
     writer.writeheader()
     return writer
 
@@ -178,14 +188,14 @@ def results_csv(results: Iterable[FrameResult], labels: list[str]) -> str:
 
 
 def timeline_rows(results: Iterable[FrameResult], labels: list[str]) -> list[dict[str, Any]]:
-    """Long-form ``{"time_s", "emotion", "probability"}`` rows: each sampled frame's mean over its faces."""
+    """Long-form ``{"time_s", "person", "emotion", "probability"}`` rows: each person's scores per sampled frame."""
     rows = []
     for result in results:
-        if result.faces:
-            mean = np.mean([[face.scores[label] for label in labels] for face in result.faces], axis=0)
+        people = result.people or [0] * len(result.faces)
+        for face, person in zip(result.faces, people, strict=True):
             rows.extend(
-                {"time_s": result.time_s, "emotion": e, "probability": float(p)}
-                for e, p in zip(labels, mean, strict=True)
+                {"time_s": result.time_s, "person": f"Person {person}", "emotion": e, "probability": face.scores[e]}
+                for e in labels
             )
     return rows
 

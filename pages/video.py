@@ -73,8 +73,8 @@ def analyse(model_name: str, upload: UploadedFile, every: int, annotate: bool, k
         clip.unlink(missing_ok=True)
 
 
-def emotion_chart(data: pd.DataFrame, labels: list[str]) -> alt.Chart:
-    """Mean probabilities per analysed frame, one line per emotion in its box colour."""
+def emotion_chart(data: pd.DataFrame, labels: list[str]) -> alt.FacetChart:
+    """Each person's probabilities per analysed frame, one line per emotion in its box colour, a row per person."""
     # COLOURS are BGR for OpenCV; the chart wants RGB hex.
     colours = [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in (COLOURS.get(e, (128, 128, 128)) for e in labels)]
     return (
@@ -84,9 +84,15 @@ def emotion_chart(data: pd.DataFrame, labels: list[str]) -> alt.Chart:
             x=alt.X("time_s:Q", title="seconds"),
             y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
             color=alt.Color("emotion:N", scale=alt.Scale(domain=labels, range=colours)),
-            tooltip=["emotion", alt.Tooltip("time_s:Q", format=".1f"), alt.Tooltip("probability:Q", format=".1%")],
+            tooltip=[
+                "person",
+                "emotion",
+                alt.Tooltip("time_s:Q", format=".1f"),
+                alt.Tooltip("probability:Q", format=".1%"),
+            ],
         )
-        .properties(height=300)
+        .properties(height=160)
+        .facet(row=alt.Row("person:N", title=None, sort=alt.SortField("person")))
     )
 
 
@@ -95,10 +101,13 @@ def show_results(held: dict, segment_s: float) -> None:
     if not held["complete"]:
         st.warning(f"Stopped early: results for the first {len(results)} analysed frame(s) only.")
     faces = sum(len(r.faces) for r in results)
+    people = len({person for r in results for person in r.people})
     st.write(f"{len(results)} frame(s) analysed, {faces} face(s) found")
+    if people:
+        st.caption(f"{people} person(s) tracked: the CSV's `person` column and the chart rows follow each one.")
     if not faces:
         st.info("No face found. Faces should be frontal and at least ~8% of the frame's shorter side.")
-    timeline = pd.DataFrame(timeline_rows(results, labels), columns=["time_s", "emotion", "probability"])
+    timeline = pd.DataFrame(timeline_rows(results, labels), columns=["time_s", "person", "emotion", "probability"])
     st.altair_chart(emotion_chart(timeline, labels))
 
     summary = SegmentSummary(labels, segment_s)

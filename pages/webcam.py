@@ -1,4 +1,7 @@
-"""Live webcam: the browser streams frames over WebRTC to a LiveProcessor; this script polls its results."""
+"""Live webcam: the browser streams frames over WebRTC to a LiveProcessor; this script polls its results.
+
+Every record polled while the stream plays also goes into a Recording, offered as a CSV after STOP.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +19,14 @@ from streamlit_webrtc import webrtc_streamer
 from emotion_core.draw import COLOURS
 from emotion_core.errors import EmotionCoreError
 from emotion_core.live import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
+from emotion_core.recording import Recording
 from emotion_core.tflite import live_model
 from pages.common import get_predictor, model_picker
 
 ICE_ENV = "EMOTION_ICE_SERVERS"
 POLL_S = 0.5  # how often the page redraws labels and chart; the video itself is not slowed by it
+RECORDING_KEY = "live_recording"
+STREAMING_KEY = "live_streaming"  # True while this session's stream plays: a START after STOP is a new recording
 
 
 def ice_servers() -> list[dict]:
@@ -73,18 +79,18 @@ def frame_callback(processor: LiveProcessor) -> Callable[[av.VideoFrame], av.Vid
 
 
 def face_lines(result: LiveResult) -> str:
-    """'Face 1: happy 87%' per face, largest first (the browser test looks for this text)."""
+    """'Person 2: happy 81 %' per face, largest first, as on the stream (the browser test looks for this text)."""
     if not result.faces:
         return "No face in view"
-    return "  \n".join(f"Face {i}: {f.emotion} {f.confidence:.0%}" for i, f in enumerate(result.faces, 1))
+    return "  \n".join(face.label for face in result.faces)
 
 
-def emotion_chart(history: EmotionHistory, labels: list[str]) -> alt.Chart:
-    """Face 1's smoothed probabilities over the last minute, one line per emotion in its box colour."""
-    data = pd.DataFrame(history.long_rows(), columns=["seconds", "emotion", "probability"])
+def emotion_chart(history: EmotionHistory, labels: list[str]) -> alt.Chart | alt.FacetChart:
+    """Each person's smoothed probabilities over the last minute: a row per person, a line per emotion."""
+    data = pd.DataFrame(history.long_rows(), columns=["seconds", "person", "emotion", "probability"])
     # COLOURS are BGR for OpenCV; the chart wants RGB hex.
     colours = [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in (COLOURS.get(e, (128, 128, 128)) for e in labels)]
-    return (
+    chart = (
         alt.Chart(data)
         .mark_line()
         .encode(
@@ -92,8 +98,32 @@ def emotion_chart(history: EmotionHistory, labels: list[str]) -> alt.Chart:
             y=alt.Y("probability:Q", scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("emotion:N", scale=alt.Scale(domain=labels, range=colours)),
         )
-        .properties(height=260)
+        .properties(height=260 if data.empty else 140)
     )
+    return chart if data.empty else chart.facet(row=alt.Row("person:N", title=None))
+
+
+def new_recording(processor: LiveProcessor) -> Recording:
+    """A fresh recording for a stream that just started; its people are numbered from 1 again."""
+    processor.reset()
+    recording = Recording(processor.predictor.labels)
+    st.session_state[RECORDING_KEY] = recording
+    st.session_state[STREAMING_KEY] = True
+    return recording
+
+
+def show_recording(recording: Recording | None) -> None:
+    """After STOP: the per-person share of time per emotion, and the whole stream as a CSV download."""
+    if recording is None or not len(recording):
+        return
+    st.subheader("Recording")
+    st.caption(f"{len(recording)} row(s): one per person per frame. Share of each person's time in view per emotion:")
+    if recording.skipped:
+        st.warning(f"The recording was full: the last {recording.skipped} row(s) were not kept.")
+    summary = pd.DataFrame([person.to_row() for person in recording.summary()])
+    percent = {label: st.column_config.NumberColumn(format="percent") for label in recording.labels}
+    st.dataframe(summary, hide_index=True, column_config=percent)
+    st.download_button("Save recording", recording.to_csv(), "webcam_recording.csv", "text/csv", on_click="ignore")
 
 
 st.title("Live webcam")
@@ -132,14 +162,21 @@ chart_slot = st.empty()
 labels = processor.predictor.labels
 
 if not ctx.state.playing:
-    status.info("Press START and allow the camera. Frames are processed on this server, not stored.")
+    st.session_state[STREAMING_KEY] = False
+    status.info("Press START and allow the camera. Frames are processed on this server; only this page keeps a record.")
     chart_slot.altair_chart(emotion_chart(history, labels), width="stretch")
+    show_recording(st.session_state.get(RECORDING_KEY))
 else:
     status.info("Waiting for the first frame…")
+    recording = st.session_state.get(RECORDING_KEY)
+    if not st.session_state.get(STREAMING_KEY) or recording is None:
+        recording = new_recording(processor)
+        history = st.session_state["live_history"] = EmotionHistory()  # the new stream's Person 1 is someone else
     # Poll until Streamlit reruns or stops this script (STOP, a widget change, leaving the page).
     while True:
         results = processor.drain()
         history.add(results)
+        recording.add(results)
         if results:
             status.markdown(face_lines(results[-1]))
             fps_slot.metric("Frames/s", f"{results[-1].fps:.1f}")

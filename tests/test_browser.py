@@ -31,7 +31,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))
 EMOTION_WORD = re.compile(rf"\b({'|'.join(EMOTIONS)})\b", re.IGNORECASE)
-FACE_LABEL = re.compile(rf"Face 1: ({'|'.join(EMOTIONS)}) \d+%")
+FACE_LABEL = re.compile(rf"Person \d+: ({'|'.join(EMOTIONS)}) \d+ %")
 WEBRTC_IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
 SCRIPT_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PAGES = {"home": "", "photo": "photo", "dataset": "dataset", "train": "train", "evaluate": "evaluate"}
@@ -217,6 +217,7 @@ def test_webcam_page_labels_the_fake_camera_face(page: Page, app_url: str) -> No
     assert FACE_LABEL.search(label), label
     assert min(video_size) > 0  # annotated frames come back to the browser (WebRTC may scale them under load)
     page.frame_locator(WEBRTC_IFRAME).get_by_role("button", name=re.compile("^stop$", re.IGNORECASE)).click()
+    page.get_by_role("button", name="Save recording").wait_for(timeout=30_000)  # the stream's rows, after STOP
 
 
 @pytest.mark.xfail(

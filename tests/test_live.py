@@ -191,19 +191,23 @@ def test_iou() -> None:
     assert iou((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0
 
 
-def _result(t: float, happy: float | None) -> LiveResult:
-    faces = () if happy is None else (LiveFace((0, 0, 1, 1), "happy", happy, {"happy": happy, "sad": 1 - happy}),)
+def _result(t: float, happy: float | None, person: int = 1) -> LiveResult:
+    scores = {"happy": happy, "sad": 1 - happy} if happy is not None else {}
+    faces = () if happy is None else (LiveFace((0, 0, 1, 1), "happy", happy, scores, person),)
     return LiveResult(t, 30.0, faces, StageTimes(0, 0, 0))
 
 
-def test_history_averages_each_poll_into_one_row() -> None:
+def test_history_averages_each_poll_into_one_row_per_person() -> None:
     history = EmotionHistory(window_s=10)
-    history.add([_result(100, 0.2), _result(101, 0.4), _result(101.5, None)])
+    two = LiveResult(101, 30.0, _result(0, 0.4).faces + _result(0, 0.9, person=2).faces, StageTimes(0, 0, 0))
+    history.add([_result(100, 0.2), two, _result(101.5, None)])
     history.add([_result(102, None)])  # no face seen in this poll: no row
 
     assert history.long_rows(now=101) == [
-        {"seconds": 0.0, "emotion": "happy", "probability": pytest.approx(0.3)},
-        {"seconds": 0.0, "emotion": "sad", "probability": pytest.approx(0.7)},
+        {"seconds": 0.0, "person": "Person 1", "emotion": "happy", "probability": pytest.approx(0.3)},
+        {"seconds": 0.0, "person": "Person 1", "emotion": "sad", "probability": pytest.approx(0.7)},
+        {"seconds": 0.0, "person": "Person 2", "emotion": "happy", "probability": pytest.approx(0.9)},
+        {"seconds": 0.0, "person": "Person 2", "emotion": "sad", "probability": pytest.approx(0.1)},
     ]
 
 
@@ -214,3 +218,32 @@ def test_history_forgets_rows_older_than_the_window() -> None:
 
     assert [row["seconds"] for row in history.long_rows(now=115)] == [0.0, 0.0]
     assert history.long_rows(now=200) == [] and EmotionHistory().long_rows() == []
+
+
+def two_person_frame(shift: int = 0) -> np.ndarray:
+    """Two Yale faces side by side in a 640x480 frame, the left one ``shift`` px further right."""
+    frame = np.full((480, 640, 3), 128, np.uint8)
+    left, right = read_image(shared_photo("01_happy.png")), read_image(shared_photo("02_happy.png"))
+    frame[100 : 100 + left.shape[0], shift : shift + 300] = left[:, 10:310]
+    frame[100 : 100 + right.shape[0], 330:630] = right[:, 10:310]
+    return frame
+
+
+def test_two_people_get_their_own_ids_labels_and_averages() -> None:
+    predictor = scripted_predictor({"happy": 1.0})
+    processor = LiveProcessor(predictor, LiveConfig(detect_every=1))
+    before = two_person_frame()
+    out = processor.process(before.copy())
+    for shift in (4, 8):
+        processor.process(two_person_frame(shift))
+    results = processor.drain()
+
+    assert [len(r.faces) for r in results] == [2, 2, 2], "both Yale faces are found"
+    by_side = [{"left" if f.box[0] < 300 else "right": f.track_id for f in r.faces} for r in results]
+    assert by_side == [by_side[0]] * 3 and set(by_side[0].values()) == {1, 2}
+    assert results[-1].faces[0].label.startswith(f"Person {results[-1].faces[0].track_id}: happy 100 %")
+    assert np.any(out != before)
+
+    processor.reset()
+    processor.process(two_person_frame())
+    assert {f.track_id for f in processor.drain()[0].faces} == {1, 2}

@@ -75,7 +75,30 @@ def test_every_nth_frame_has_the_face_and_the_annotated_copy_keeps_every_frame(p
     rows = list(csv.DictReader(results_csv(results, predictor.labels).splitlines()))
     assert [int(r["frame"]) for r in rows] == [r.index for r in results]
     assert rows[0]["emotion"] == results[0].faces[0].emotion and int(rows[0]["w"]) > 50
-    assert len(timeline_rows(results, predictor.labels)) == len(results) * len(EMOTIONS)
+    assert {r["person"] for r in rows} == {"1"}, "one face drifting slowly stays Person 1"
+    timeline = timeline_rows(results, predictor.labels)
+    assert len(timeline) == len(results) * len(EMOTIONS) and {r["person"] for r in timeline} == {"Person 1"}
+
+
+def test_two_people_keep_their_ids_in_the_csv_and_the_timeline(predictor, tmp_path):
+    """Two Yale faces drifting apart over 8 frames: each keeps its person id on every frame."""
+    left, right = read_image(shared_photo("01_happy.png")), read_image(shared_photo("02_happy.png"))
+    path = tmp_path / "two.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (720, 360))
+    for i in range(8):
+        frame = np.full((360, 720, 3), 128, np.uint8)
+        frame[60:303, 30 - 3 * i : 330 - 3 * i] = left[:, 10:310]
+        frame[60:303, 390 + 3 * i : 690 + 3 * i] = right[:, 10:310]
+        writer.write(frame)
+    writer.release()
+
+    results = list(analyse_video(predictor, path))
+    rows = list(csv.DictReader(results_csv(results, predictor.labels).splitlines()))
+    assert len(rows) == 16, [len(r.faces) for r in results]
+    side = {(int(r["x"]) < 360, r["person"]) for r in rows}
+    assert len(side) == 2 and {person for _, person in side} == {"1", "2"}
+    timeline = timeline_rows(results, predictor.labels)
+    assert {r["person"] for r in timeline} == {"Person 1", "Person 2"} and len(timeline) == 16 * len(EMOTIONS)
 
 
 def test_segments_take_the_emotion_of_their_mean_scores(predictor, clip):
@@ -117,6 +140,7 @@ def test_cli_writes_csv_annotated_copy_and_a_summary_line(clip, tiny_model, tmp_
     assert summary["segments"][0]["emotion"] in EMOTIONS
     rows = list(csv.DictReader(out.open()))
     assert [int(r["frame"]) for r in rows] == [0, 4, 8, 12, 16]
+    assert [r["person"] for r in rows] == ["1"] * 5
     assert frame_count(annotated) == FRAMES
 
 

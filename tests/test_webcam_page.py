@@ -64,3 +64,30 @@ def test_bad_ice_servers_are_reported(streamer_calls: list[dict[str, Any]], monk
 
     assert "EMOTION_ICE_SERVERS is not valid JSON" in app.error[0].value
     assert streamer_calls == []
+
+
+def test_after_stop_the_recording_is_summarised_and_offered_as_csv(
+    streamer_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from emotion_core.live import LiveFace, LiveResult, StageTimes
+    from emotion_core.recording import Recording
+
+    monkeypatch.delenv("EMOTION_ICE_SERVERS", raising=False)
+    recording = Recording(["happy", "sad"])
+    faces = (LiveFace((0, 0, 9, 9), "happy", 0.8, {"happy": 0.8, "sad": 0.2}, 1),)
+    recording.add(
+        [LiveResult(10.0, 30.0, faces, StageTimes(0, 0, 0)), LiveResult(10.5, 30.0, faces, StageTimes(0, 0, 0))]
+    )
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
+    app.switch_page("pages/webcam.py")
+    app.session_state["live_recording"] = recording
+    app.run()
+
+    assert not app.exception
+    (summary,) = app.dataframe
+    assert summary.value.to_dict("records") == [
+        {"person": "Person 1", "frames": 2, "seen_s": 0.5, "happy": 1.0, "sad": 0.0}
+    ]
+    (button,) = app.get("download_button")
+    assert button.label == "Save recording"
