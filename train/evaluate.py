@@ -9,10 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.datasets import open_dataset
+from emotion_core.datasets import FaceChoice, open_dataset
 from emotion_core.errors import DatasetLayoutError
-from emotion_core.evaluate import predict_with, score
+from emotion_core.evaluate import NO_FACE, predict_with, score
 from emotion_core.model import forward_function, load_run
+from emotion_core.people import PersonSplit
+from emotion_core.photo_faces import CropCache, PhotoCropper
+from emotion_core.preprocess import PreprocessConfig
 from emotion_core.registry import resolve_model
 from emotion_core.tflite import load_tflite
 from emotion_core.views import TestTimeViews
@@ -28,33 +31,67 @@ class Evaluation:
     x: np.ndarray  # (n, 48, 48, 1) uint8 model inputs
     y: np.ndarray  # true class index into ``labels``
     probabilities: np.ndarray  # (n, len(labels))
+    faces: FaceChoice | None = None  # crops or detect, and why
 
 
-def evaluate(data: str | Path, split: str = "test", model: str | Path | None = None) -> dict[str, Any]:
+def evaluate(
+    data: str | Path,
+    split: str = "test",
+    model: str | Path | None = None,
+    faces: str = "auto",
+    people: PersonSplit | None = None,
+) -> dict[str, Any]:
     """The DESIGN.md report: accuracy, n, per_class, confusion (rows: true classes present; columns: model classes)."""
-    return evaluate_with_predictions(data, split, model).report
+    return evaluate_with_predictions(data, split, model, faces, people).report
 
 
-def evaluate_with_predictions(data: str | Path, split: str = "test", model: str | Path | None = None) -> Evaluation:
-    """Like ``evaluate`` but keeps each sample's probabilities, e.g. to show the most confident mistakes."""
+def evaluate_with_predictions(
+    data: str | Path,
+    split: str = "test",
+    model: str | Path | None = None,
+    faces: str = "auto",
+    people: PersonSplit | None = None,
+) -> Evaluation:
+    """Like ``evaluate`` but keeps each sample's probabilities, e.g. to show the most confident mistakes.
+
+    With ``faces`` 'detect' (or 'auto' on photos) each photo is cropped to its largest face as the Predictor
+    does; a photo without a face counts as a wrong answer (``n`` includes it), listed under faces.no_face.
+    """
     forward, metadata = _forward(model)
     labels = list(metadata["labels"])
     dataset = open_dataset(data)
+    if people:
+        dataset = people.apply(dataset)
     samples = dataset.split_samples(split)
     unknown = sorted({s.label for s in samples} - set(labels))
     if unknown and len(unknown) == len({s.label for s in samples}):
         raise DatasetLayoutError(f"none of the classes in {data} ({', '.join(unknown)}) are known to the model")
-    x, y, bad = dataset.load(samples, labels)
-    probabilities = predict_with(forward, x, len(labels))
-    report = score(y, probabilities.argmax(axis=1), labels)
+    config = _preprocess_config(metadata)
+    choice = dataset.choose_faces(faces, config.size)
+    cropper = PhotoCropper(config, cache=CropCache()) if choice.mode == "detect" else None
+    loaded = dataset.load_faces(samples, labels, cropper)
+    probabilities = predict_with(forward, loaded.x, len(labels))
+    missed = np.array([labels.index(s.label) for s in loaded.no_face], dtype=np.int64)
+    y_pred = np.concatenate([probabilities.argmax(axis=1), np.full(len(missed), NO_FACE)])
+    report = score(np.concatenate([loaded.y, missed]), y_pred, labels)
     report["model"] = metadata.get("name", str(model))
     report["runtime"] = metadata.get("runtime", "keras")
     if "file" in metadata:
         report["file"] = metadata["file"]
-    report["skipped"] = {"unreadable": [ref for ref, _ in bad], "unknown_classes": unknown}
-    skipped = set(report["skipped"]["unreadable"])
-    refs = [s.ref for s in samples if s.label in labels and s.ref not in skipped]  # load() keeps these, in order
-    return Evaluation(report, labels, refs, x, y, probabilities)
+    report["skipped"] = {"unreadable": [ref for ref, _ in loaded.bad], "unknown_classes": unknown}
+    report["faces"] = {
+        "mode": choice.mode,
+        "chosen": choice.reason,
+        "no_face": [s.ref for s in loaded.no_face],  # scored as wrong answers
+        "several": [ref for ref, _ in loaded.several],  # scored on their largest face
+    }
+    return Evaluation(report, labels, loaded.refs, loaded.x, loaded.y, probabilities, choice)
+
+
+def _preprocess_config(metadata: dict[str, Any]) -> PreprocessConfig:
+    """The crop the model was trained with (the Predictor reads the same fields)."""
+    margin = metadata.get("preprocessing", {}).get("margin", PreprocessConfig.margin)
+    return PreprocessConfig(margin=margin, size=int(metadata.get("input_size", PreprocessConfig.size)))
 
 
 def _forward(model: str | Path | None) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, Any]]:
@@ -69,7 +106,10 @@ def _forward(model: str | Path | None) -> tuple[Callable[[np.ndarray], np.ndarra
 def format_report(report: dict[str, Any]) -> str:
     """Human-readable per-class table and confusion matrix (the JSON line follows it)."""
     runtime = report.get("runtime", "keras") + (f" {report['file']}" if "file" in report else "")
-    lines = [f"model {report['model']} ({runtime}): accuracy {report['accuracy']:.4f} on {report['n']} images", ""]
+    lines = [f"model {report['model']} ({runtime}): accuracy {report['accuracy']:.4f} on {report['n']} images"]
+    if "faces" in report:
+        lines.append(f"faces: {report['faces']['mode']} ({report['faces']['chosen']})")
+    lines.append("")
     lines.append(f"{'class':<10} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
     for name, m in report["per_class"].items():
         lines.append(f"{name:<10} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {m['support']:>8}")
@@ -79,4 +119,10 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"{name:<10}" + "".join(f"{v:>8}" for v in row))
     if report["skipped"]["unreadable"]:
         lines.append(f"\nskipped {len(report['skipped']['unreadable'])} unreadable images")
+    faces = report.get("faces", {})
+    if faces.get("no_face"):
+        shown = ", ".join(faces["no_face"][:20]) + (", ..." if len(faces["no_face"]) > 20 else "")
+        lines.append(f"\nno face found in {len(faces['no_face'])} photos (scored as wrong): {shown}")
+    if faces.get("several"):
+        lines.append(f"{len(faces['several'])} photos with several faces (the largest was scored)")
     return "\n".join(lines)
