@@ -113,6 +113,11 @@ class Dataset:
         with _Reader(self) as read:
             return to_model_input(self._decode(read(sample), sample.ref))
 
+    def read_image(self, sample: Sample) -> np.ndarray:
+        """One sample decoded as stored (a whole photo, or a crop), BGR or grey uint8, for showing it."""
+        with _Reader(self) as read:
+            return self._decode(read(sample), sample.ref)
+
     def load(
         self, samples: list[Sample], labels: list[str], progress: Progress | None = None
     ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
