@@ -160,3 +160,43 @@ def test_fit_on_photos_detects_and_records_it(photo_zip, tmp_path, monkeypatch, 
     assert "faces: detect (auto:" in out and f"skipped {BLANK}: no face found" in out
     metadata = json.loads((run / "metadata.json").read_text())
     assert metadata["preprocessing"]["faces"] == "detect" and metadata["training"]["train_images"] == 6
+
+
+def open_app_page(page: str, data, tmp_path, monkeypatch, model: str | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO
+
+    monkeypatch.setenv("EMOTION_FACE_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=90)
+    at.session_state["data_path"] = str(data)
+    if model:
+        at.session_state["model_name"] = model
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_explorer_shows_photo_beside_crop_and_counts_no_face(photo_zip, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOTION_RUNS", str(tmp_path / "runs"))
+    at = open_app_page("pages/dataset.py", photo_zip, tmp_path, monkeypatch)
+    assert any("faces: detect (auto:" in c.value for c in at.caption)
+    next(s for s in at.selectbox if s.label == "Class").set_value("neutral").run()
+    assert not at.exception, at.exception
+    assert len(at.get("image")[0].proto.imgs) == 6  # 5 photos with a face and the blank one
+    assert any("No face found in 1 of 6" in c.value for c in at.caption)
+
+    next(b for b in at.button if b.label.startswith("Detect faces in every image")).click().run()
+    assert not at.exception, at.exception
+    assert any("No face found in 1 photo(s) among all 16 images of all" in w.value for w in at.warning)
+    assert list(at.dataframe[-1].value["file"]) == [BLANK]
+
+
+def test_evaluate_page_counts_no_face(photo_zip, tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMOTION_RUNS", str(tiny_run.parent))
+    at = open_app_page("pages/evaluate.py", photo_zip, tmp_path, monkeypatch, tiny_run.name)
+    next(b for b in at.button if b.label.startswith("Evaluate")).click().run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images"] == "16" and metrics["No face"] == "1"
+    assert any("Faces: detect" in c.value for c in at.caption)
