@@ -67,7 +67,7 @@ def faces_picker() -> str:
     return choice
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=1, show_spinner=False)
 def get_cropper() -> PhotoCropper:
     """One detector and crop cache for the explorer, shared by all sessions (the detector serialises itself)."""
     return PhotoCropper(cache=CropCache())
