@@ -139,5 +139,5 @@ def settings_digest(detector: FaceDetector, config: PreprocessConfig) -> str:
     """
     parts = [CACHE_FORMAT, type(detector).__qualname__, repr(getattr(detector, "config", None)), repr(config)]
     for module in (faces_module, preprocess_module):
-        parts.append(hashlib.sha256(Path(module.__file__).read_bytes()).hexdigest())
+        parts.append(hashlib.sha256(Path(str(module.__file__)).read_bytes()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
