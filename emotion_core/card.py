@@ -29,6 +29,7 @@ class ModelCard:
     labels: tuple[str, ...]  # output order
     input_size: int = 48
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    faces: str = "crops"  # what the training images were: face crops used whole, or photos through detection
     views: TestTimeViews = field(default_factory=TestTimeViews)
     # Prior correction: probabilities are multiplied by these and renormalised (None: as the network says).
     # A network trained on FER2013 (1.5 % disgust) under-calls rare classes on balanced real photos.
@@ -64,6 +65,7 @@ class ModelCard:
             labels=tuple(labels),
             input_size=size,
             preprocess=preprocess,
+            faces=str((metadata.get("preprocessing") or {}).get("faces", "crops")),
             views=views,
             class_weights=tuple(float(w) for w in weights) if weights is not None else None,
             architecture=str(metadata.get("architecture") or "unknown"),
@@ -78,6 +80,7 @@ class ModelCard:
     def to_metadata(self) -> dict[str, Any]:
         """The metadata.json form: ``from_metadata(card.to_metadata()) == card``."""
         preprocessing = {f.name: getattr(self.preprocess, f.name) for f in fields(self.preprocess) if f.name != "size"}
+        preprocessing["faces"] = self.faces
         inference: dict[str, Any] = self.views.to_metadata()
         if self.class_weights is not None:
             inference["class_weights"] = list(self.class_weights)

@@ -6,6 +6,7 @@ images are counted in about a second; pixels are decoded only for what is shown 
 
 from __future__ import annotations
 
+import random
 import re
 import warnings
 import zipfile
@@ -21,6 +22,7 @@ import pandas as pd
 from emotion_core.errors import DatasetLayoutError, EmotionCoreError, InvalidImageError
 from emotion_core.io import decode_image
 from emotion_core.labels import EMOTIONS, canonical_label, ordered_labels
+from emotion_core.photo_faces import FACE_MODES, PhotoCropper
 from emotion_core.preprocess import INPUT_SIZE, to_model_input
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".pgm", ".tif", ".tiff"}
@@ -37,6 +39,7 @@ RATIO_CHECK_FROM_BYTES = 64 * 2**20  # small zips of flat synthetic images may c
 LAYOUT_HELP = "expected <split>/<class>/<image> (e.g. train/happy/001.jpg) or a fer2013.csv"
 
 Progress = Callable[[int, int], None]  # (done, total)
+AUTO_SAMPLE = 24  # images decoded to decide whether a dataset holds face crops or photos
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,30 @@ class Sample:
     split: str
     label: str  # canonical class name
     ref: str  # member path inside the zip/folder, or the CSV row number
+
+
+@dataclass(frozen=True)
+class FaceChoice:
+    """Whether a dataset's images are used as face crops or go through face detection first, and why."""
+
+    mode: str  # "crops" | "detect"
+    requested: str  # "auto" | "crops" | "detect"
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.mode} ({self.reason})"
+
+
+@dataclass
+class Loaded:
+    """Decoded samples as model inputs, plus every sample that did not become one, and why."""
+
+    x: np.ndarray  # (n, 48, 48, 1) uint8
+    y: np.ndarray  # class index into the labels asked for
+    refs: list[str]  # file (or CSV line) of each row of x
+    bad: list[tuple[str, str]]  # unreadable: (ref, error)
+    no_face: list[Sample] = field(default_factory=list)  # photos where detection found no face
+    several: list[tuple[str, int]] = field(default_factory=list)  # (ref, faces found): the largest was used
 
 
 @dataclass
@@ -83,14 +110,13 @@ class Dataset:
 
     def read_face(self, sample: Sample) -> np.ndarray:
         """One sample as the model's 48x48 uint8 input; raises EmotionCoreError if it is unreadable."""
-        if self.kind == "csv":
-            return _csv_face(self._pixels[sample.ref], sample.ref)
-        if self.kind == "zip":
-            with zipfile.ZipFile(self.source) as archive:
-                return to_model_input(decode_image(read_member(archive, sample.ref)))
-        path = self.source / sample.ref
-        _check_size(sample.ref, path.stat().st_size)
-        return to_model_input(decode_image(path.read_bytes()))
+        with _Reader(self) as read:
+            return to_model_input(self._decode(read(sample), sample.ref))
+
+    def read_image(self, sample: Sample) -> np.ndarray:
+        """One sample decoded as stored (a whole photo, or a crop), BGR or grey uint8, for showing it."""
+        with _Reader(self) as read:
+            return self._decode(read(sample), sample.ref)
 
     def load(
         self, samples: list[Sample], labels: list[str], progress: Progress | None = None
@@ -99,27 +125,82 @@ class Dataset:
 
         Broken files are reported and skipped so one bad image never stops a training run.
         """
+        loaded = self.load_faces(samples, labels, None, progress)
+        return loaded.x, loaded.y, loaded.bad
+
+    def load_faces(
+        self,
+        samples: list[Sample],
+        labels: list[str],
+        cropper: PhotoCropper | None = None,
+        progress: Progress | None = None,
+    ) -> Loaded:
+        """Like ``load``; with a ``cropper`` each image is a photo whose largest face becomes the input.
+
+        Photos without a face and photos with several are listed in the result, never silently dropped.
+        """
         index = {name: i for i, name in enumerate(labels)}
-        x = np.empty((len(samples), INPUT_SIZE, INPUT_SIZE, 1), dtype=np.uint8)
-        y = np.empty(len(samples), dtype=np.int64)
-        bad: list[tuple[str, str]] = []
-        kept = 0
+        size = cropper.config.size if cropper else INPUT_SIZE
+        x = np.empty((len(samples), size, size, 1), dtype=np.uint8)
+        out = Loaded(x, np.empty(len(samples), dtype=np.int64), [], [])
         with _Reader(self) as read:
             for i, sample in enumerate(samples):
                 if progress and i % 500 == 0:
                     progress(i, len(samples))
-                if sample.label not in index:
-                    continue
-                try:
-                    x[kept, :, :, 0] = read(sample)
-                except (EmotionCoreError, OSError, KeyError) as error:
-                    bad.append((sample.ref, str(error)))
-                    continue
-                y[kept] = index[sample.label]
-                kept += 1
+                if sample.label in index and self._load_one(sample, read, cropper, out):
+                    out.y[len(out.refs) - 1] = index[sample.label]
         if progress:
             progress(len(samples), len(samples))
-        return x[:kept], y[:kept], bad
+        out.x, out.y = x[: len(out.refs)], out.y[: len(out.refs)]
+        return out
+
+    def _load_one(
+        self, sample: Sample, read: Callable[[Sample], bytes], cropper: PhotoCropper | None, out: Loaded
+    ) -> bool:
+        """Decode one sample into ``out``: a row of x (True), or an entry in bad / no_face (False)."""
+        try:
+            data = read(sample)
+            if cropper is None:
+                face = to_model_input(self._decode(data, sample.ref))
+            else:
+                crop = cropper(data, lambda b: self._decode(b, sample.ref))
+                if crop.face is None:
+                    out.no_face.append(sample)
+                    return False
+                if crop.faces > 1:
+                    out.several.append((sample.ref, crop.faces))
+                face = crop.face
+        except (EmotionCoreError, OSError, KeyError) as error:
+            out.bad.append((sample.ref, str(error)))
+            return False
+        out.x[len(out.refs), :, :, 0] = face
+        out.refs.append(sample.ref)
+        return True
+
+    def _decode(self, data: bytes, ref: str) -> np.ndarray:
+        return _csv_image(data.decode(), ref) if self.kind == "csv" else decode_image(data)
+
+    def choose_faces(self, requested: str = "auto", size: int = INPUT_SIZE, sample: int = AUTO_SAMPLE) -> FaceChoice:
+        """Resolve ``--faces``: 'auto' detects when sampled images are larger than the model input or not square."""
+        if requested not in FACE_MODES:
+            raise DatasetLayoutError(f"unknown faces mode '{requested}'; choose one of {', '.join(FACE_MODES)}")
+        if requested != "auto":
+            return FaceChoice(requested, requested, "as asked")
+        if self.kind == "csv":
+            return FaceChoice("crops", requested, "auto: a fer2013-style CSV holds face crops")
+        picked = random.Random(0).sample(self.samples, min(sample, len(self.samples)))
+        shapes = []
+        with _Reader(self) as read:
+            for s in picked:
+                try:
+                    shapes.append(decode_image(read(s)).shape[:2])
+                except (EmotionCoreError, OSError, KeyError):
+                    continue
+        photos = sum(1 for h, w in shapes if h != w or h > size)
+        if photos:
+            why = f"auto: {photos} of {len(shapes)} sampled images are larger than {size}x{size} or not square"
+            return FaceChoice("detect", requested, why)
+        return FaceChoice("crops", requested, f"auto: all {len(shapes)} sampled images are square, at most {size}px")
 
 
 def carve_split(samples: list[Sample], fraction: float, seed: int, name: str = "val") -> list[Sample]:
@@ -140,17 +221,25 @@ def carve_split(samples: list[Sample], fraction: float, seed: int, name: str = "
 
 
 class _Reader:
-    """Keeps one zip handle open while decoding many members (re-opening per file is 10x slower)."""
+    """Keeps one zip handle open while reading many members (re-opening per file is 10x slower)."""
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
         self.archive: zipfile.ZipFile | None = None
 
-    def __enter__(self) -> Callable[[Sample], np.ndarray]:
+    def __enter__(self) -> Callable[[Sample], bytes]:
+        """A sample's raw bytes: the file, the zip member, or a CSV row's pixel string."""
         if self.dataset.kind == "zip":
             self.archive = zipfile.ZipFile(self.dataset.source)
-            return lambda s: to_model_input(decode_image(read_member(self.archive, s.ref)))
-        return self.dataset.read_face
+            return lambda s: read_member(self.archive, s.ref)
+        if self.dataset.kind == "csv":
+            return lambda s: self.dataset._pixels[s.ref].encode()
+        return self._read_file
+
+    def _read_file(self, sample: Sample) -> bytes:
+        path = self.dataset.source / sample.ref
+        _check_size(sample.ref, path.stat().st_size)
+        return path.read_bytes()
 
     def __exit__(self, *exc: object) -> None:
         if self.archive:
@@ -304,7 +393,8 @@ def _csv_label(value: object) -> str | None:
     return label if label in EMOTIONS else None
 
 
-def _csv_face(pixels: str, ref: str) -> np.ndarray:
+def _csv_image(pixels: str, ref: str) -> np.ndarray:
+    """A CSV row's pixel string as its square grey image."""
     try:
         values = np.array(pixels.split(), dtype=np.float32) if pixels else np.empty(0, np.float32)
     except ValueError:  # a non-numeric value among the pixels
@@ -312,4 +402,4 @@ def _csv_face(pixels: str, ref: str) -> np.ndarray:
     side = int(round(np.sqrt(values.size)))
     if values.size == 0 or side * side != values.size or values.min() < 0 or values.max() > 255:
         raise EmotionCoreError(f"CSV line {ref}: pixels are not a square grey image of 0-255 values")
-    return to_model_input(values.reshape(side, side).astype(np.uint8))
+    return values.reshape(side, side).astype(np.uint8)

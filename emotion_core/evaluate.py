@@ -9,16 +9,21 @@ import numpy as np
 import pandas as pd
 
 
+NO_FACE = -1  # a y_pred value: the photo's face was not found, so no class was predicted (always wrong)
+NO_FACE_COLUMN = "no face"
+
 
 def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str, Any]:
     """Metrics for integer labels indexing ``labels``; classes absent from ``y_true`` get no row.
 
     The model may still predict an absent class (CK+ has no neutral): that counts as a mistake, and
     the confusion matrix keeps a column for every model class so such mistakes stay visible.
+    A prediction of NO_FACE (a photo where no face was found) is wrong, in a last 'no face' column.
     """
     present = sorted(set(int(v) for v in y_true))
-    confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    np.add.at(confusion, (y_true, y_pred), 1)
+    columns = list(labels) + ([NO_FACE_COLUMN] if (y_pred == NO_FACE).any() else [])
+    confusion = np.zeros((len(labels), len(columns)), dtype=np.int64)
+    np.add.at(confusion, (y_true, np.where(y_pred == NO_FACE, len(labels), y_pred)), 1)
     per_class = {}
     for i in present:
         tp = int(confusion[i, i])
@@ -38,8 +43,8 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str
         "n": n,
         "labels": [labels[i] for i in present],
         "per_class": per_class,
-        "confusion": confusion[np.ix_(present, range(len(labels)))].tolist(),
-        "confusion_columns": list(labels),
+        "confusion": confusion[np.ix_(present, range(len(columns)))].tolist(),
+        "confusion_columns": columns,
     }
 
 

@@ -14,7 +14,7 @@ from emotion_core.card import ModelCard
 from emotion_core.errors import EmotionCoreError
 from emotion_core.faces import Box, FaceDetector
 from emotion_core.model import forward_function, load_run
-from emotion_core.preprocess import PreprocessConfig, faces_to_batch
+from emotion_core.preprocess import PreprocessConfig, faces_to_batch, photo_to_inputs
 from emotion_core.registry import resolve_model
 from emotion_core.views import TestTimeViews
 
@@ -120,15 +120,18 @@ class Predictor:
 
     def predict_boxes(self, image: np.ndarray, boxes: list[Box], views: TestTimeViews | None = None) -> list[Face]:
         """Classify given boxes (e.g. tracked from an earlier frame) in one batch."""
-        probabilities = self.classify(faces_to_batch(image, boxes, self.preprocess_config), views)
+        return self._faces(boxes, self.classify(faces_to_batch(image, boxes, self.preprocess_config), views))
+
+    def predict(self, image: np.ndarray) -> list[Face]:
+        """Detect every face in a BGR (or grey) image and classify them all, largest face first."""
+        boxes, batch = photo_to_inputs(image, self.detector, self.preprocess_config)
+        return self._faces(boxes, self.classify(batch))
+
+    def _faces(self, boxes: list[Box], probabilities: np.ndarray) -> list[Face]:
         return [
             Face(box, dict(zip(self.labels, map(float, p), strict=True)))
             for box, p in zip(boxes, probabilities, strict=True)
         ]
-
-    def predict(self, image: np.ndarray) -> list[Face]:
-        """Detect every face in a BGR (or grey) image and classify them all, largest face first."""
-        return self.predict_boxes(image, self.detector.detect(image))
 
 
 def image_record(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from emotion_core.faces import Box, to_grey
+from emotion_core.faces import Box, FaceDetector, to_grey
 
 INPUT_SIZE = 48
 
@@ -53,3 +53,15 @@ def faces_to_batch(image: np.ndarray, boxes: list[Box], config: PreprocessConfig
     for i, box in enumerate(boxes):
         batch[i, :, :, 0] = to_model_input(face_crop(image, box, config.margin), config.size)
     return batch
+
+
+def photo_to_inputs(
+    image: np.ndarray, detector: FaceDetector, config: PreprocessConfig | None = None
+) -> tuple[list, np.ndarray]:
+    """(faces found, largest first; their model inputs as one (n, size, size, 1) batch) for a photo.
+
+    THE path from a photo to model inputs: the Predictor and datasets of photos both call it, so
+    training, evaluation and inference see the same detection and crop.
+    """
+    found = detector.detect(image)
+    return found, faces_to_batch(image, found, config)

@@ -7,11 +7,17 @@ import streamlit as st
 from emotion_core.access import check_data_path
 from emotion_core.datasets import Dataset, open_dataset
 from emotion_core.explore import default_data_path
+from emotion_core.photo_faces import FACE_MODES, CropCache, PhotoCropper
 from emotion_core.predict import Predictor
 from emotion_core.registry import DEFAULT_NAME, list_models
 
 MODEL_KEY = "model_name"
 DATA_KEY = "data_path"
+FACES_KEY = "faces_mode"
+FACES_HELP = (
+    "crops: the images are face crops (FER2013, CK+), used whole. detect: photos, each cropped to its largest "
+    "face exactly as the Photo page finds it. auto: detect when the images are larger than 48x48 or not square."
+)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
@@ -51,3 +57,17 @@ def get_dataset(path: str, version: float) -> Dataset:
     """
     check_data_path(path)  # a typed path must lie within the allowed roots ($EMOTION_DATA_ROOTS)
     return open_dataset(path)
+
+
+def faces_picker() -> str:
+    """auto / crops / detect, shared by the Dataset, Evaluate and Train pages."""
+    current = st.session_state.get(FACES_KEY, "auto")
+    choice = st.selectbox("Faces", FACE_MODES, index=FACE_MODES.index(current), help=FACES_HELP)
+    st.session_state[FACES_KEY] = choice
+    return choice
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def get_cropper() -> PhotoCropper:
+    """One detector and crop cache for the explorer, shared by all sessions (the detector serialises itself)."""
+    return PhotoCropper(cache=CropCache())

@@ -1,4 +1,5 @@
-"""Dataset explorer: class balance per split, sample faces per class, and files that fail to decode."""
+"""Dataset explorer: class balance per split, sample faces per class (for photos, beside the crop detection makes),
+and files that fail to decode or hold no face."""
 
 import math
 
@@ -6,19 +7,23 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from emotion_core.datasets import FaceChoice
 from emotion_core.errors import EmotionCoreError
 from emotion_core.explore import (
     SAMPLE_DATA,
     data_version,
     distribution,
-    find_unreadable,
     imbalance_ratios,
     sample_faces,
+    sample_photos,
+    scan_split,
+    side_by_side,
     store_upload,
 )
-from pages.common import DATA_KEY, data_picker, get_dataset, model_picker
+from pages.common import DATA_KEY, data_picker, faces_picker, get_cropper, get_dataset, model_picker
 
 GRID_SIZE = 24
+PHOTO_GRID_SIZE = 8  # photo + crop pairs are wide, and each costs a detection (cached afterwards)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -57,12 +62,32 @@ def choose_source() -> str:
     return path
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def face_choice(path: str, version: float, requested: str) -> FaceChoice:
+    """crops or detect for this dataset; 'auto' decodes a small sample of images to decide."""
+    return get_dataset(path, version).choose_faces(requested)
+
+
 def show_unreadable(rows: list[tuple[str, str]], scanned: str) -> None:
     if rows:
         st.warning(f"{len(rows)} unreadable file(s) among {scanned}")
         st.dataframe(pd.DataFrame(rows, columns=["file", "problem"]), hide_index=True)
     else:
         st.success(f"No unreadable files among {scanned}.")
+
+
+def show_no_face(files: list[str], several: list[tuple[str, int]], scanned: str) -> None:
+    if files:
+        st.warning(
+            f"No face found in {len(files)} photo(s) among {scanned}: training leaves them out, evaluation "
+            "scores them as wrong."
+        )
+        st.dataframe(pd.DataFrame({"file": files}), hide_index=True)
+    else:
+        st.success(f"A face was found in every photo among {scanned}.")
+    if several:
+        st.info(f"{len(several)} photo(s) hold several faces; the largest is used.")
+        st.dataframe(pd.DataFrame(several, columns=["file", "faces"]), hide_index=True)
 
 
 model_picker()
@@ -79,15 +104,18 @@ start the app with `EMOTION_DATA=/path/to/fer2013.zip streamlit run app.py` to m
     )
 
 path = choose_source()
+requested = faces_picker()
 version = data_version(path)
 try:
     dataset = get_dataset(path, version)
     counts = class_counts(path, version)
+    faces_mode = face_choice(path, version, requested)
 except EmotionCoreError as error:
     st.error(str(error))
     st.stop()
+detecting = faces_mode.mode == "detect"
 
-st.caption(f"{dataset.kind} at `{dataset.source}`")
+st.caption(f"{dataset.kind} at `{dataset.source}` · faces: {faces_mode}")
 total, classes, splits = st.columns(3)
 total.metric("Images", f"{int(counts.to_numpy().sum()):,}")
 classes.metric("Classes", len(dataset.classes))
@@ -113,22 +141,41 @@ split = split_column.selectbox("Split", dataset.splits)
 label = class_column.selectbox("Class", dataset.classes)
 if button_column.button("Reshuffle") or "sample_seed" not in st.session_state:
     st.session_state.sample_seed = st.session_state.get("sample_seed", 0) + 1
-faces, bad = sample_faces(dataset, split, label, GRID_SIZE, st.session_state.sample_seed)
-if faces:
-    st.image([face for _, face in faces], width=72)  # file names would not fit under 72-pixel faces
+if detecting:
+    with st.spinner("Finding faces…"):
+        photos, bad = sample_photos(dataset, split, label, PHOTO_GRID_SIZE, st.session_state.sample_seed, get_cropper())
+    if photos:
+        missing = sum(p.face is None for p in photos)
+        st.caption(f"Each photo beside the crop the model is given. No face found in {missing} of {len(photos)}.")
+        st.image([side_by_side(p) for p in photos], caption=[p.ref.rsplit("/", 1)[-1] for p in photos])
+    else:
+        st.info(f"No readable '{label}' photos in {split}.")
+    shown = len(photos) + len(bad)
 else:
-    st.info(f"No readable '{label}' faces in {split}.")
+    faces, bad = sample_faces(dataset, split, label, GRID_SIZE, st.session_state.sample_seed)
+    if faces:
+        st.image([face for _, face in faces], width=72)  # file names would not fit under 72-pixel faces
+    else:
+        st.info(f"No readable '{label}' faces in {split}.")
+    shown = len(faces) + len(bad)
 
-st.subheader("Unreadable files")
+st.subheader("Unreadable files" + (" and photos without a face" if detecting else ""))
 scans = st.session_state.setdefault("unreadable_scans", {})
-scan_key = (path, version, split)
-if st.button(f"Decode every image in {split} to find unreadable ones"):
+scan_key = (path, version, split, faces_mode.mode)
+action = "Detect faces in" if detecting else "Decode"
+if st.button(f"{action} every image in {split} to find {'problems' if detecting else 'unreadable ones'}"):
     bar = st.progress(0.0, text="Decoding…")
-    scans[scan_key] = find_unreadable(
-        dataset, split, lambda done, n: bar.progress(done / max(n, 1), text=f"Decoding {done:,}/{n:,}")
+    scans[scan_key] = scan_split(
+        dataset,
+        split,
+        get_cropper() if detecting else None,
+        lambda done, n: bar.progress(done / max(n, 1), text=f"Decoding {done:,}/{n:,}"),
     )
     bar.empty()
 if scan_key in scans:
-    show_unreadable(scans[scan_key], f"all {int(counts[split].sum()):,} images of {split}")
+    scanned = f"all {int(counts[split].sum()):,} images of {split}"
+    show_unreadable(scans[scan_key].unreadable, scanned)
+    if detecting:
+        show_no_face(scans[scan_key].no_face, scans[scan_key].several, scanned)
 else:
-    show_unreadable(bad, f"the {len(faces) + len(bad)} faces shown")
+    show_unreadable(bad, f"the {shown} {'photos' if detecting else 'faces'} shown")

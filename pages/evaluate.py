@@ -8,16 +8,19 @@ from emotion_core.errors import EmotionCoreError
 from emotion_core.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
 from emotion_core.explore import SAMPLE_DATA, data_version
 from emotion_core.registry import model_version
-from pages.common import data_picker, get_dataset, model_picker
+from pages.common import data_picker, faces_picker, get_dataset, model_picker
 from train.evaluate import evaluate_with_predictions
 
 GALLERY_SIZE = 24
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def evaluation(model: str, model_stamp: float, data: str, data_stamp: float, split: str) -> tuple[dict, list[Mistake]]:
-    """Cached per (model, data, split); the stamps (modification times) make a retrained model or new data count."""
-    result = evaluate_with_predictions(data, split, model)
+def evaluation(
+    model: str, model_stamp: float, data: str, data_stamp: float, split: str, faces: str
+) -> tuple[dict, list[Mistake]]:
+    """Cached per (model, data, split, faces); the stamps (modification times) make a retrained model or new data
+    count."""
+    result = evaluate_with_predictions(data, split, model, faces)
     mistakes = confident_mistakes(result.x, result.y, result.probabilities, result.labels, result.refs, GALLERY_SIZE)
     return result.report, mistakes  # not the per-sample arrays: the cache pickles what it keeps
 
@@ -54,8 +57,11 @@ if dataset.source.resolve() == SAMPLE_DATA.resolve():
         "its score here is optimistic. Point the path at full FER2013 and pick its test split for a fair figure."
     )
 splits = dataset.splits
-split = st.selectbox("Split", splits, index=splits.index("test") if "test" in splits else 0)
-key = (model_name, model_version(model_name), path, stamp, split)
+split_column, faces_column = st.columns(2)
+split = split_column.selectbox("Split", splits, index=splits.index("test") if "test" in splits else 0)
+with faces_column:
+    faces = faces_picker()
+key = (model_name, model_version(model_name), path, stamp, split, faces)
 if st.button(f"Evaluate '{model_name}' on {split}", type="primary"):
     st.session_state.evaluated = key
 if st.session_state.get("evaluated") != key:
@@ -69,10 +75,15 @@ except (EmotionCoreError, ValueError, OSError) as error:
     st.error(f"Cannot evaluate: {error}")
     st.stop()
 
-accuracy, count, skipped = st.columns(3)
+accuracy, count, skipped, no_face = st.columns(4)
 accuracy.metric("Accuracy", f"{report['accuracy']:.1%}")
 count.metric("Images", f"{report['n']:,}")
 skipped.metric("Skipped", len(report["skipped"]["unreadable"]), help="unreadable files")
+no_face.metric("No face", len(report["faces"]["no_face"]), help="photos where no face was found: scored as wrong")
+st.caption(f"Faces: {report['faces']['mode']} ({report['faces']['chosen']})")
+if report["faces"]["no_face"]:
+    with st.expander(f"{len(report['faces']['no_face'])} photos without a face (each counted as a wrong answer)"):
+        st.dataframe(pd.DataFrame({"file": report["faces"]["no_face"]}), hide_index=True)
 if report["skipped"]["unknown_classes"]:
     st.warning(f"Classes the model does not know were left out: {', '.join(report['skipped']['unknown_classes'])}")
 

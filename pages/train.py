@@ -6,7 +6,7 @@ import streamlit as st
 
 from emotion_core.model import ARCHITECTURES
 from emotion_core.registry import list_models
-from pages.common import data_picker, model_picker
+from pages.common import data_picker, faces_picker, model_picker
 from train import launcher
 from train.config import TrainConfig
 
@@ -51,6 +51,8 @@ def config_form() -> TrainConfig | None:
             step=1e-4,
             help=field_help("learning_rate"),
         )
+        with left:
+            faces = faces_picker()
         augment = st.checkbox("Augmentation", DEFAULTS.augment, help=field_help("augment"))
         if not st.form_submit_button("Start training", type="primary"):
             return None
@@ -62,6 +64,7 @@ def config_form() -> TrainConfig | None:
         batch_size=int(batch_size),
         learning_rate=float(learning_rate),
         augment=augment,
+        faces=faces,
     )
 
 

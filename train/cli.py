@@ -23,6 +23,17 @@ def cli(argv: list[str] | None = None) -> int:
     evaluate_parser.add_argument(
         "--model", default=None, help="model name, run folder or .tflite file (default: the shipped model)"
     )
+    evaluate_parser.add_argument(
+        "--faces",
+        default="auto",
+        choices=["auto", "crops", "detect"],
+        help="crops: images are face crops; detect: photos, scored on their largest face as the Predictor finds it "
+        "(no face: a wrong answer); auto: detect when sampled images are larger than the input or not square",
+    )
+    evaluate_parser.add_argument(
+        "--split-by-person", default="", metavar="REGEX|CSV", help="re-split by person, as for fit (then --split test)"
+    )
+    evaluate_parser.add_argument("--test-people", default="", help="with --split-by-person: the 'test' people")
     export_parser = commands.add_parser("export", help="write a model as TFLite beside its run folder")
     export_parser.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
     export_parser.add_argument("--format", default="tflite", choices=["tflite"])
@@ -71,9 +82,13 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from emotion_core.people import PersonSplit
     from train.evaluate import evaluate, format_report
 
-    report = evaluate(args.data, args.split, args.model)
+    if bool(args.split_by_person) != bool(args.test_people):
+        raise ValueError("--split-by-person and --test-people go together")
+    people = PersonSplit(args.split_by_person, args.test_people) if args.split_by_person else None
+    report = evaluate(args.data, args.split, args.model, args.faces, people)
     print(format_report(report))
     print(json.dumps(report))
     return 0

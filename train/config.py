@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from emotion_core.views import TestTimeViews
+
+if TYPE_CHECKING:
+    from emotion_core.people import PersonSplit
 
 
 @dataclass
@@ -32,6 +35,23 @@ class TrainConfig:
     augment: bool = field(default=True, metadata={"help": "flips, shifts, small rotations/zoom, contrast"})
     photo_augment: bool = field(
         default=True, metadata={"help": "also camera effects: exposure (gamma), blur, sensor noise"}
+    )
+    faces: str = field(
+        default="auto",
+        metadata={
+            "help": "crops: images are face crops, used whole; detect: photos, each cropped to its largest face as "
+            "the Predictor does (cached); auto: detect when sampled images are larger than the input or not square"
+        },
+    )
+    split_by_person: str = field(
+        default="",
+        metadata={
+            "help": "re-split the whole dataset by person: a regex whose first group in each file name is the "
+            "person id (TCFE: '^(\\d\\d)'), or a CSV of file,person; people in --test-people form 'test'"
+        },
+    )
+    test_people: str = field(
+        default="", metadata={"help": "with --split-by-person: the people held out as 'test', e.g. 21-30 or 3,7,12-15"}
     )
     train_split: str = field(default="train", metadata={"help": "split to train on"})
     val_split: str = field(
@@ -69,6 +89,13 @@ class TrainConfig:
         return asdict(self)
 
     @property
+    def person_split(self) -> PersonSplit | None:
+        """The --split-by-person/--test-people pair as the core's typed split, None when not asked for."""
+        from emotion_core.people import PersonSplit
+
+        return PersonSplit(self.split_by_person, self.test_people) if self.split_by_person else None
+
+    @property
     def views(self) -> TestTimeViews:
         """The test-time views the trained model will predict with (written to its metadata)."""
         return TestTimeViews.around(self.test_time_flip, self.test_time_zoom)
@@ -77,6 +104,7 @@ class TrainConfig:
         """Raise ValueError with a one-line reason, before anything is launched."""
         from emotion_core.errors import EmotionCoreError
         from emotion_core.model import ARCHITECTURES
+        from emotion_core.photo_faces import FACE_MODES
 
         if not self.data:
             raise ValueError("--data is required")
@@ -101,6 +129,10 @@ class TrainConfig:
             raise ValueError(f"--votes: no such file {self.votes}")
         if not 0 <= self.votes_weight <= 1:
             raise ValueError("votes weight must be between 0 and 1")
+        if self.faces not in FACE_MODES:
+            raise ValueError(f"faces must be one of {', '.join(FACE_MODES)}")
+        if bool(self.split_by_person) != bool(self.test_people):
+            raise ValueError("--split-by-person and --test-people go together")
         if self.precision not in ("float32", "mixed_bfloat16"):
             raise ValueError("precision must be float32 or mixed_bfloat16")
 

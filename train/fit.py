@@ -13,10 +13,11 @@ from typing import Any
 import keras
 import numpy as np
 
-from emotion_core.datasets import Dataset, Sample, carve_split, open_dataset
 from emotion_core.card import ModelCard
+from emotion_core.datasets import Dataset, FaceChoice, Loaded, Sample, carve_split, open_dataset
 from emotion_core.evaluate import score
 from emotion_core.model import build_model, replace_atomically, save_run, write_json_atomic
+from emotion_core.photo_faces import CropCache, PhotoCropper
 from emotion_core.predict import Predictor
 from emotion_core.preprocess import PreprocessConfig
 from emotion_core.registry import runs_dir
@@ -25,6 +26,11 @@ from train.config import TrainConfig
 from train.finetune import initial_model
 
 CHECKPOINT = "checkpoint.keras"
+
+
+class EmptySplitError(ValueError):
+    """A split with no image that could be read (and, for photos, no face found)."""
+
 STATE = "state.json"
 LOG = "log.csv"
 CONFIG = "config.json"
@@ -41,14 +47,21 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     dataset = open_dataset(config.data)
     for ref, reason in dataset.rejected:  # listed nowhere else: malformed CSV rows, unsafe zip names
         print(f"skipped {ref}: {reason}", flush=True)
+    if config.person_split:
+        dataset = config.person_split.apply(dataset)
+        counts = dataset.counts().sum()
+        print(f"split by person: {counts.get('train', 0)} train, {counts.get('test', 0)} test images", flush=True)
+    choice = dataset.choose_faces(config.faces, PreprocessConfig().size)
+    print(f"faces: {choice}", flush=True)
+    cropper = PhotoCropper(PreprocessConfig(), cache=CropCache()) if choice.mode == "detect" else None
     labels = dataset.classes
     if config.init:
         initial, labels, architecture = initial_model(config.init, labels)
         config = replace(config, architecture=architecture)  # the weights decide it, not the default flag
     votes = read_votes(config.votes) if config.votes else None
     train_samples, val_samples = _split_samples(dataset, config)
-    x_train, _, t_train = _load_split(dataset, train_samples, labels, votes, config.votes_weight)
-    val = _load_split(dataset, val_samples, labels, votes, config.votes_weight) if val_samples else None
+    x_train, _, t_train = _load_split(dataset, train_samples, labels, votes, config.votes_weight, cropper)
+    val = _load_validation(dataset, val_samples, labels, votes, config.votes_weight, cropper)
 
     start_epoch = 0
     if resume and (run_dir / CHECKPOINT).exists():
@@ -91,7 +104,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
         raise
 
     inference = _float32_copy(model, config.architecture, len(labels))
-    card = _card(run_dir, config, labels, len(x_train))
+    card = _card(run_dir, config, labels, len(x_train), choice)
     if val:
         predicted = Predictor(inference, card).classify_all(val[0]).argmax(axis=1)
         card = replace(card, metrics=score(val[1], predicted, labels))
@@ -146,7 +159,12 @@ def _split_samples(dataset: Dataset, config: TrainConfig) -> tuple[list[Sample],
 
 
 def _load_split(
-    dataset: Dataset, samples: list[Sample], labels: list[str], votes: Votes | None, weight: float
+    dataset: Dataset,
+    samples: list[Sample],
+    labels: list[str],
+    votes: Votes | None,
+    weight: float,
+    cropper: PhotoCropper | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, y folder-label indices, targets n x classes): one-hot, or mixed with the image's vote share."""
     split = samples[0].split if samples else "?"
@@ -159,18 +177,40 @@ def _load_split(
         if done == total or done % 5000 == 0:
             print(f"loading {split}: {done}/{total} images", flush=True)
 
-    x, y, bad = dataset.load(samples, labels, progress)
-    for ref, error in bad:
-        print(f"skipped {ref}: {error}", flush=True)
-    if len(x) == 0:
-        raise ValueError(f"split '{split}' of {dataset.source} has no readable images")
-    targets = np.eye(len(labels), dtype=np.float32)[y]
+    loaded = dataset.load_faces(samples, labels, cropper, progress)
+    report_left_out(loaded, split)
+    if len(loaded.x) == 0:
+        raise EmptySplitError(f"split '{split}' of {dataset.source} has no readable images")
+    targets = np.eye(len(labels), dtype=np.float32)[loaded.y]
     if votes is not None:
-        broken = {ref for ref, _ in bad}
-        loaded = [s for s in samples if s.label in labels and s.ref not in broken]  # load()'s order and filter
-        shares = np.stack([votes.distribution(s.ref, labels) for s in loaded])
+        shares = np.stack([votes.distribution(ref, labels) for ref in loaded.refs])
         targets = weight * shares + (1 - weight) * targets
-    return x, y, targets
+    return loaded.x, loaded.y, targets
+
+
+def _load_validation(
+    dataset: Dataset, samples: list[Sample], *args: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The validation split, or None when it is empty or unreadable: a run is still worth finishing without it."""
+    if not samples:
+        return None
+    try:
+        return _load_split(dataset, samples, *args)
+    except EmptySplitError as error:
+        print(f"no validation: {error}", flush=True)
+        return None
+
+
+def report_left_out(loaded: Loaded, split: str) -> None:
+    """Print every image that did not become a training input (and photos with several faces), with why."""
+    for ref, error in loaded.bad:
+        print(f"skipped {ref}: {error}", flush=True)
+    for sample in loaded.no_face:
+        print(f"skipped {sample.ref}: no face found", flush=True)
+    for ref, count in loaded.several:
+        print(f"several faces: {ref} has {count}, the largest was used", flush=True)
+    if loaded.no_face or loaded.several:
+        print(f"{split}: {len(loaded.no_face)} photos without a face, {len(loaded.several)} with several", flush=True)
 
 
 def _tf_dataset(x: np.ndarray, targets: np.ndarray, config: TrainConfig, training: bool) -> Any:
@@ -254,11 +294,12 @@ def _float32_copy(model: Any, architecture: str, num_classes: int) -> Any:
     return inference
 
 
-def _card(run_dir: Path, config: TrainConfig, labels: list[str], n_train: int) -> ModelCard:
+def _card(run_dir: Path, config: TrainConfig, labels: list[str], n_train: int, faces: FaceChoice) -> ModelCard:
     return ModelCard(
         name=run_dir.name,
         labels=tuple(labels),
         preprocess=PreprocessConfig(),
+        faces=faces.mode,
         views=config.views,
         architecture=config.architecture,
         training={**config.to_dict(), "train_images": n_train},

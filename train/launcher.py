@@ -66,7 +66,8 @@ def check_config(config: TrainConfig) -> None:
     try:
         config.validate()
         check_data_path(config.data)  # the page's dataset box: confined like every page's (the CLI is not)
-        splits = open_dataset(config.data).splits
+        dataset = open_dataset(config.data)
+        splits = (config.person_split.apply(dataset) if config.person_split else dataset).splits
     except (ValueError, EmotionCoreError) as error:
         raise LaunchError(str(error)) from None
     if config.train_split not in splits:
