@@ -148,8 +148,8 @@ class _Reader:
 
     def __enter__(self) -> Callable[[Sample], np.ndarray]:
         if self.dataset.kind == "zip":
-            self.archive = zipfile.ZipFile(self.dataset.source)
-            return lambda s: to_model_input(decode_image(read_member(self.archive, s.ref)))
+            archive = self.archive = zipfile.ZipFile(self.dataset.source)
+            return lambda s: to_model_input(decode_image(read_member(archive, s.ref)))
         return self.dataset.read_face
 
     def __exit__(self, *exc: object) -> None:

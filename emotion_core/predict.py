@@ -13,32 +13,12 @@ import numpy as np
 from emotion_core.faces import Box, FaceDetector
 from emotion_core.model import forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch
+from emotion_core.records import Face
 from emotion_core.registry import resolve_model
 from emotion_core.views import TestTimeViews
 
 RUNTIMES = ("keras", "tflite")
-
-
-@dataclass(frozen=True)
-class Face:
-    box: Box
-    scores: dict[str, float]
-
-    @property
-    def emotion(self) -> str:
-        return max(self.scores, key=self.scores.__getitem__)
-
-    @property
-    def confidence(self) -> float:
-        return self.scores[self.emotion]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of DESIGN.md's CLI contract."""
-        return {
-            "box": [int(v) for v in self.box],
-            "emotion": self.emotion,
-            "scores": {k: round(float(v), 4) for k, v in self.scores.items()},
-        }
+__all__ = ["RUNTIMES", "Face", "Predictor"]  # Face lives in emotion_core.records; importable here as before
 
 
 @dataclass
@@ -101,10 +81,11 @@ class Predictor:
         """
         if len(faces) == 0:
             return np.empty((0, len(self.labels)), np.float32)
-        views = views or self.views
+        views, forward = views or self.views, self.forward
+        assert views is not None and forward is not None  # __post_init__ fills both
         batch = views.expand(faces)
         with self._lock:
-            probabilities = self.forward(batch)
+            probabilities = forward(batch)
         return views.average(probabilities, len(faces))
 
     def predict_boxes(self, image: np.ndarray, boxes: list[Box], views: TestTimeViews | None = None) -> list[Face]:

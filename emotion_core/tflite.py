@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 
 from emotion_core.errors import ModelNotFoundError
-from emotion_core.model import METADATA_FILE, load_run, replace_atomically, write_json_atomic
+from emotion_core.files import replace_atomically, write_json_atomic
+from emotion_core.model import load_run
 from emotion_core.registry import DEFAULT_NAME, read_metadata, resolve_model
+from emotion_core.run_folder import METADATA_FILE
 
 QUANTIZATIONS = ("none", "float16", "int8")
 CALIBRATION_IMAGES = 200  # int8 ranges settle well before this; more only slows the export
@@ -137,7 +139,7 @@ def live_model(name_or_path: str | Path | None = None) -> str:
 def tflite_path(name_or_path: str | Path | None) -> Path:
     """A .tflite path as given, or a registered model / run folder's float32 export (model.tflite)."""
     if str(name_or_path).endswith(".tflite"):
-        path = Path(name_or_path)
+        path = Path(str(name_or_path))
     else:
         path = resolve_model(name_or_path) / tflite_file("none")
     if not path.is_file():

@@ -20,9 +20,10 @@ import cv2
 import numpy as np
 
 from emotion_core.errors import InvalidVideoError
+from emotion_core.records import BOX_COLUMNS, Face
 
-if TYPE_CHECKING:  # importing them loads TensorFlow; probe() answers a bad file without that wait
-    from emotion_core.predict import Face, Predictor
+if TYPE_CHECKING:  # importing it loads TensorFlow; probe() answers a bad file without that wait
+    from emotion_core.predict import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +91,10 @@ def analyse_video(
             ok, frame = capture.read() if sampled or annotated is not None else (capture.grab(), None)
             if not ok:
                 break
-            if sampled:
+            if sampled and frame is not None:
                 faces = predictor.predict(frame)
                 yield FrameResult(done, done / info.fps, faces)
-            if annotated is not None:
+            if annotated is not None and frame is not None:
                 writer = writer or _writer(annotated, info.fps, frame.shape)
                 writer.write(draw_faces(frame, faces))
             done += 1
@@ -131,7 +132,8 @@ def _open(path: str | Path) -> tuple[cv2.VideoCapture, VideoInfo]:
 def _writer(path: str | Path, fps: float, shape: tuple[int, ...]) -> cv2.VideoWriter:
     """An mp4v writer sized from the first decoded frame (headers can disagree with the frames)."""
     height, width = shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    fourcc = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]  # missing from cv2's stubs
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (width, height))
     if not writer.isOpened():
         raise InvalidVideoError(f"cannot write an mp4v video to {path}")
     return writer
@@ -152,18 +154,14 @@ class _Ticker:
 
 def frame_rows(result: FrameResult) -> list[dict[str, Any]]:
     """CSV rows for one sampled frame: one per face; a frame without faces keeps one row with blank face columns."""
-    base = {"frame": result.index, "time_s": round(result.time_s, 3)}
-    rows = []
-    for index, face in enumerate(result.faces):
-        record = face.to_dict()
-        box = dict(zip(("x", "y", "w", "h"), record["box"], strict=True))
-        rows.append({**base, "face": index, **box, "emotion": record["emotion"], **record["scores"]})
+    base: dict[str, Any] = {"frame": result.index, "time_s": round(result.time_s, 3)}
+    rows = [{**base, "face": index, **face.to_row()} for index, face in enumerate(result.faces)]
     return rows or [base]
 
 
 def csv_writer(file: IO[str], labels: list[str]) -> csv.DictWriter:
     """A DictWriter for ``frame_rows`` with its header already written."""
-    writer = csv.DictWriter(file, ["frame", "time_s", "face", "x", "y", "w", "h", "emotion", *labels])
+    writer = csv.DictWriter(file, ["frame", "time_s", "face", *BOX_COLUMNS, "emotion", *labels])
     writer.writeheader()
     return writer
 
@@ -179,7 +177,7 @@ def results_csv(results: Iterable[FrameResult], labels: list[str]) -> str:
 
 def timeline_rows(results: Iterable[FrameResult], labels: list[str]) -> list[dict[str, Any]]:
     """Long-form ``{"time_s", "emotion", "probability"}`` rows: each sampled frame's mean over its faces."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for result in results:
         if result.faces:
             mean = np.mean([[face.scores[label] for label in labels] for face in result.faces], axis=0)

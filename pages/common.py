@@ -6,7 +6,9 @@ import streamlit as st
 
 from emotion_core.access import check_data_path
 from emotion_core.datasets import Dataset, open_dataset
-from emotion_core.explore import default_data_path
+from emotion_core.errors import EmotionCoreError
+from emotion_core.files import file_version
+from emotion_core.paths import default_data_path
 from emotion_core.predict import Predictor
 from emotion_core.registry import DEFAULT_NAME, list_models
 
@@ -51,3 +53,12 @@ def get_dataset(path: str, version: float) -> Dataset:
     """
     check_data_path(path)  # a typed path must lie within the allowed roots ($EMOTION_DATA_ROOTS)
     return open_dataset(path)
+
+
+def dataset_or_stop(path: str) -> Dataset:
+    """The cached listing of ``path``; a bad or refused path ends the page run with its one-line error."""
+    try:
+        return get_dataset(path, file_version(path))
+    except EmotionCoreError as error:
+        st.error(str(error))
+        st.stop()

@@ -6,7 +6,6 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from emotion_core.errors import EmotionCoreError
 from emotion_core.explore import (
     SAMPLE_DATA,
     data_version,
@@ -16,7 +15,7 @@ from emotion_core.explore import (
     sample_faces,
     store_upload,
 )
-from pages.common import DATA_KEY, data_picker, get_dataset, model_picker
+from pages.common import DATA_KEY, data_picker, dataset_or_stop, get_dataset, model_picker
 
 GRID_SIZE = 24
 
@@ -80,12 +79,8 @@ start the app with `EMOTION_DATA=/path/to/fer2013.zip streamlit run app.py` to m
 
 path = choose_source()
 version = data_version(path)
-try:
-    dataset = get_dataset(path, version)
-    counts = class_counts(path, version)
-except EmotionCoreError as error:
-    st.error(str(error))
-    st.stop()
+dataset = dataset_or_stop(path)
+counts = class_counts(path, version)
 
 st.caption(f"{dataset.kind} at `{dataset.source}`")
 total, classes, splits = st.columns(3)

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import webrtc_streamer
 
-from emotion_core.draw import COLOURS
+from emotion_core.draw import chart_colours
 from emotion_core.errors import EmotionCoreError
 from emotion_core.live import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
 from emotion_core.tflite import live_model
@@ -82,8 +82,7 @@ def face_lines(result: LiveResult) -> str:
 def emotion_chart(history: EmotionHistory, labels: list[str]) -> alt.Chart:
     """Face 1's smoothed probabilities over the last minute, one line per emotion in its box colour."""
     data = pd.DataFrame(history.long_rows(), columns=["seconds", "emotion", "probability"])
-    # COLOURS are BGR for OpenCV; the chart wants RGB hex.
-    colours = [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in (COLOURS.get(e, (128, 128, 128)) for e in labels)]
+    colours = chart_colours(labels)
     return (
         alt.Chart(data)
         .mark_line()

@@ -1,0 +1,5 @@
+import sys
+
+from emotion_core.cli import cli
+
+sys.exit(cli())

@@ -1,0 +1,182 @@
+"""``python -m emotion_core predict [--model M] [--explain DIR] IMG...``: one JSON line per image, in input order.
+
+``python -m emotion_core video CLIP [--every N] [--out CSV] [--annotated MP4]``: progress on stderr, a summary
+JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from emotion_core.errors import EmotionCoreError
+from emotion_core.settings import quiet_tensorflow
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m emotion_core`` and the ``emotion`` command: parse, run one subcommand, return the exit status."""
+    quiet_tensorflow()
+    parser = argparse.ArgumentParser(prog="python -m emotion_core", description="Facial emotion recognition.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    predict = commands.add_parser("predict", help="faces and emotion probabilities for each image")
+    predict.add_argument("images", nargs="+", metavar="IMG", help="image files (any format Pillow decodes)")
+    predict.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
+    predict.add_argument("--explain", metavar="OUTDIR", default=None, help="write a Grad-CAM overlay PNG per face here")
+    _add_video_parser(commands)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "video":
+        return _video(args)
+    return _predict(args.images, args.model, args.explain)
+
+
+def _predict(images: list[str], model: str | None, explain: str | None = None) -> int:
+    from emotion_core.io import read_image
+    from emotion_core.predict import Predictor
+
+    try:
+        predictor = Predictor.load(model)
+    except (EmotionCoreError, OSError, ValueError) as error:
+        print(f"error: cannot load model: {error}", file=sys.stderr)
+        return 2
+    explainer, used_stems = None, set()
+    if explain is not None:
+        from emotion_core.explain import Explainer
+
+        try:
+            Path(explain).mkdir(parents=True, exist_ok=True)
+            explainer = Explainer(predictor.model)
+        except (OSError, TypeError) as error:
+            print(f"error: --explain {explain}: {error}", file=sys.stderr)
+            return 2
+    failed = 0
+    for path in images:
+        try:
+            image = read_image(path)
+            faces = predictor.predict(image)
+            record = {"image": path, "faces": [face.to_dict() for face in faces]}
+            if explainer is not None:
+                stem = Path(explain) / _explanation_stem(path, used_stems)
+                _write_explanations(predictor, explainer, image, faces, record, stem)
+        except EmotionCoreError as error:
+            record, failed = {"image": path, "error": str(error)}, failed + 1
+        except Exception as error:  # one odd file must not cost the rest of the batch their answers
+            record, failed = {"image": path, "error": f"unexpected {type(error).__name__}: {error}"}, failed + 1
+        print(json.dumps(record), flush=True)
+    return 1 if failed else 0
+
+
+def _explanation_stem(path: str, used: set[str]) -> str:
+    """A file-name stem from an input path: letters, digits, '-', '_' only (so '../x' or odd bytes cannot escape
+    the folder), made unique among this run's inputs with '-2', '-3'... (a/x.png and b/x.png)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(path).stem).strip("_")[:80] or "image"
+    unique, copy = stem, 1
+    while unique in used:
+        copy += 1
+        unique = f"{stem}-{copy}"
+    used.add(unique)
+    return unique
+
+
+def _write_explanations(predictor: Any, explainer: Any, image: Any, faces: list, record: dict, stem: Path) -> None:
+    """One Grad-CAM overlay PNG per face, '<stem>_face<i>.png' with i its place in the JSON list."""
+    import cv2
+
+    from emotion_core.explain import explain_faces
+
+    for index, picture in enumerate(explain_faces(predictor, image, faces, explainer)):
+        target = stem.with_name(f"{stem.name}_face{index}.png")
+        if not cv2.imwrite(str(target), picture):
+            raise EmotionCoreError(f"cannot write {target}")
+        record["faces"][index]["explanation"] = str(target)
+
+
+def _add_video_parser(commands: Any) -> None:
+    video = commands.add_parser("video", help="emotions over time in a video file")
+    video.add_argument("clip", metavar="CLIP", help="a video file (any container/codec OpenCV's FFmpeg reads)")
+    video.add_argument("--every", type=int, default=1, metavar="N", help="analyse every Nth frame (default 1)")
+    video.add_argument("--segment", type=float, default=5.0, metavar="S", help="summary segment length in seconds")
+    video.add_argument("--out", metavar="CSV", default=None, help="write one row per face per analysed frame")
+    video.add_argument("--annotated", metavar="MP4", default=None, help="write a copy with boxes and labels (mp4v)")
+    video.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
+
+
+def _video(args: argparse.Namespace) -> int:
+    """Stream the clip; stdout's one line is the summary JSON. Exit 1 for a bad clip, 2 for a bad model."""
+    # FFmpeg's and OpenCV's own complaints about a broken file would bury our one-line error (set before cv2 loads).
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    from emotion_core.video import probe
+
+    if args.every < 1 or args.segment <= 0:
+        print("error: --every must be 1 or more and --segment positive", file=sys.stderr)
+        return 1
+    try:
+        probe(args.clip)  # before the model: a bad file is answered without seconds of TensorFlow start-up
+    except EmotionCoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    from emotion_core.predict import Predictor
+
+    try:
+        predictor = Predictor.load(args.model)
+    except (EmotionCoreError, OSError, ValueError) as error:
+        print(f"error: cannot load model: {error}", file=sys.stderr)
+        return 2
+    try:
+        summary = _stream_video(predictor, args)
+    except (EmotionCoreError, OSError) as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ncancelled", file=sys.stderr)
+        return 130
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def _stream_video(predictor: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Analyse the clip, writing CSV rows as frames come (memory stays flat), and return the summary record."""
+    from contextlib import ExitStack
+
+    from emotion_core.video import SegmentSummary, analyse_video, csv_writer, frame_rows
+
+    summary = SegmentSummary(predictor.labels, args.segment)
+    sampled = faces = 0
+    with ExitStack() as stack:
+        rows = csv_writer(stack.enter_context(open(args.out, "w", newline="")), predictor.labels) if args.out else None
+        for result in analyse_video(predictor, args.clip, args.every, args.annotated, _progress_printer()):
+            summary.add(result)
+            sampled, faces = sampled + 1, faces + len(result.faces)
+            if rows is not None:
+                rows.writerows(frame_rows(result))
+    return {
+        "video": args.clip,
+        "every": args.every,
+        "sampled_frames": sampled,
+        "faces": faces,
+        "segment_s": args.segment,
+        "segments": summary.rows(),
+        "csv": args.out,
+        "annotated": args.annotated,
+    }
+
+
+def _progress_printer() -> Any:
+    """'frames 120/18000 (1%)' on stderr: rewritten in place on a terminal, a new line per percent otherwise."""
+    terminal, shown = sys.stderr.isatty(), [-1]
+
+    def report(done: int, total: int) -> None:
+        percent = min(100, 100 * done // total) if total else -1
+        if terminal or percent != shown[0]:
+            shown[0] = percent
+            text = f"frames {done}/{total} ({percent}%)" if total else f"frames {done}"
+            print(text, end="\r" if terminal else "\n", file=sys.stderr, flush=True)
+
+    return report

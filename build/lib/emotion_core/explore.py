@@ -1,0 +1,104 @@
+"""Dataset exploration for the Dataset page: where the data is, class balance, sample faces, unreadable files.
+
+Everything here works from a Dataset's listing except what must decode (sample faces, the scan for
+unreadable files), which is bounded or reports progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emotion_core.datasets import Dataset, Progress
+from emotion_core.files import file_version
+from emotion_core.paths import SAMPLE_DATA, default_data_path
+
+__all__ = ["SAMPLE_DATA", "UPLOAD_DIR", "data_version", "default_data_path"]  # and the functions below
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "emotion-uploads"
+# Uploaded dataset zips kept on disk (each at most server.maxUploadSize, 25 MB); the least recently used go first.
+MAX_STORED_UPLOADS = 20
+
+Unreadable = tuple[str, str]  # (file, one-line reason)
+
+
+data_version = file_version  # a dataset's cache key: the same rule as a model's (registry.model_version)
+
+
+def distribution(counts: pd.DataFrame) -> pd.DataFrame:
+    """Dataset.counts() (class x split) as long rows (split, class, images) for charts."""
+    long = counts.reset_index().melt(id_vars="class", var_name="split", value_name="images")
+    return long[["split", "class", "images"]]
+
+
+def imbalance_ratios(counts: pd.DataFrame) -> dict[str, float]:
+    """Per split: largest class over smallest (inf when a class has no images in that split)."""
+    ratios = {}
+    for split in counts.columns:
+        column = counts[split]
+        ratios[split] = float(column.max() / column.min()) if column.min() else float("inf")
+    return ratios
+
+
+def sample_faces(
+    dataset: Dataset, split: str, label: str, count: int, seed: int
+) -> tuple[list[tuple[str, np.ndarray]], list[Unreadable]]:
+    """Up to ``count`` random faces of one class as (file, 48x48 image), plus the files that failed to decode."""
+    candidates = [s for s in dataset.split_samples(split) if s.label == label]
+    chosen = random.Random(seed).sample(candidates, min(count, len(candidates)))
+    x, _, bad = dataset.load(chosen, [label])  # one open zip for all of them
+    failed = {ref for ref, _ in bad}
+    refs = [s.ref for s in chosen if s.ref not in failed]  # load() keeps the readable ones, in order
+    return [(ref, face[:, :, 0]) for ref, face in zip(refs, x, strict=True)], bad
+
+
+def find_unreadable(
+    dataset: Dataset, split: str, progress: Progress | None = None, chunk: int = 500
+) -> list[Unreadable]:
+    """Decode a whole split, keeping only the failures; chunked so memory stays small and progress moves."""
+    samples = dataset.split_samples(split)
+    bad: list[Unreadable] = []
+    for start in range(0, len(samples), chunk):
+        if progress:
+            progress(start, len(samples))
+        bad += dataset.load(samples[start : start + chunk], dataset.classes)[2]
+    if progress:
+        progress(len(samples), len(samples))
+    return bad
+
+
+def store_upload(data: bytes, suffix: str = ".zip") -> Path:
+    """Save uploaded bytes under a name derived from their hash, never the user's file name.
+
+    The same upload maps to the same file, so reruns of the page neither rewrite it nor pile up copies.
+    """
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    target = UPLOAD_DIR / f"{hashlib.sha256(data).hexdigest()[:24]}{suffix}"
+    if target.exists():
+        target.touch()  # recently used again: kept by the pruning below
+    else:
+        with tempfile.NamedTemporaryFile(dir=UPLOAD_DIR, delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, target)
+    _prune_uploads(keep=target)
+    return target
+
+
+def _prune_uploads(keep: Path) -> None:
+    """Delete all but the MAX_STORED_UPLOADS most recently used uploads, so visitors cannot fill the disk."""
+
+    def used(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed meanwhile by another session's pruning
+            return 0.0
+
+    stored = sorted((p for p in UPLOAD_DIR.iterdir() if p.is_file() and not p.name.startswith("tmp")), key=used)
+    for old in stored[:-MAX_STORED_UPLOADS]:
+        if old != keep:
+            old.unlink(missing_ok=True)

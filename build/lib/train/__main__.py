@@ -1,0 +1,5 @@
+import sys
+
+from train.cli import cli
+
+sys.exit(cli())

@@ -1,0 +1,286 @@
+"""Background training runs for the dashboard: launch, watch, cancel and resume ``python -m train fit``.
+
+The run is a separate process in its own session, so it outlives Streamlit reruns, browser reloads and
+even a restart of the app; everything the page shows is read back from files in the run folder
+(state.json, log.csv, train.log) and from the pointer file ``active.json`` in the runs folder.
+One run at a time: the machine's cores are all a run can use.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+
+from emotion_core.access import check_data_path
+from emotion_core.datasets import open_dataset
+from emotion_core.errors import EmotionCoreError, LaunchError
+from emotion_core.files import write_json_atomic
+from emotion_core.paths import runs_dir
+from emotion_core.run_folder import ACTIVE_FILE as ACTIVE
+from emotion_core.run_folder import CONFIG_FILE as CONFIG
+from emotion_core.run_folder import LOG_FILE as LOG
+from emotion_core.run_folder import OUTPUT_FILE as OUTPUT
+from emotion_core.run_folder import STATE_FILE as STATE
+from emotion_core.run_folder import new_run_dir
+from train.config import TrainConfig, config_to_argv
+
+REPO = Path(__file__).resolve().parent.parent  # cwd of the child, so ``-m train`` imports this checkout
+__all__ = ["LaunchError", "RunStatus", "active_run", "cancel", "launch", "list_runs", "resume", "run_status"]
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    run_dir: Path
+    status: str  # starting | running | finished | interrupted | failed | cancelled
+    epoch: int  # epochs finished
+    epochs: int
+    pid: int | None
+    eta_s: float | None = None  # seconds left, from the pace since launch
+
+    @property
+    def name(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def alive(self) -> bool:
+        return self.status in ("starting", "running")
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped after train.fit began (config.json written): its checkpoint, if any, carries on."""
+        return self.status in ("interrupted", "failed") and (self.run_dir / CONFIG).is_file()
+
+
+def check_config(config: TrainConfig) -> None:
+    """Raise LaunchError unless the config is valid and its dataset has the splits it names."""
+    try:
+        config.validate()
+        check_data_path(config.data)  # the page's dataset box: confined like every page's (the CLI is not)
+        splits = open_dataset(config.data).splits
+    except (ValueError, EmotionCoreError) as error:
+        raise LaunchError(str(error)) from None
+    if config.train_split not in splits:
+        raise LaunchError(f"{config.data} has no '{config.train_split}' split to train on; it has {', '.join(splits)}")
+
+
+def launch(config: TrainConfig) -> RunStatus:
+    """Check ``config`` and start a new run in the background; LaunchError if invalid or a run is going."""
+    check_config(config)
+    run_dir = new_run_dir(runs_dir(), config.architecture)
+    config = replace(config, data=str(Path(config.data).resolve()), out=str(run_dir))
+    return _start(run_dir, ["fit", *config_to_argv(config)], start_epoch=0, epochs=config.epochs)
+
+
+def resume(run_dir: str | Path) -> RunStatus:
+    """Continue an interrupted run from its last checkpoint, in the background."""
+    current = run_status(run_dir)
+    if not current.resumable:
+        raise LaunchError(
+            f"{current.name} is {current.status} and cannot be resumed; only an interrupted run that "
+            f"reached training (it has {CONFIG}) can"
+        )
+    return _start(current.run_dir, ["fit", "--resume", str(current.run_dir)], current.epoch, current.epochs)
+
+
+def cancel(run_dir: str | Path, wait_s: float = 10.0) -> RunStatus:
+    """Terminate the run's process group (the trainer and any workers); the checkpoint allows a resume."""
+    current = run_status(run_dir)
+    if current.alive and current.pid:
+        try:
+            if _leads_group(current.pid):
+                os.killpg(current.pid, signal.SIGTERM)
+            else:  # started from a shell, sharing its group: end the trainer alone
+                os.kill(current.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + wait_s
+        while _alive(current.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not _alive(current.pid) and not (current.run_dir / STATE).is_file():
+            _write_state(
+                current.run_dir, {"status": "cancelled", "epoch": 0, "epochs": current.epochs, "pid": current.pid}
+            )
+    return run_status(run_dir)
+
+
+def active_run() -> RunStatus | None:
+    """The run now going, if any: the last launch, or one started from the command line."""
+    pointer = _read_json(runs_dir() / ACTIVE)
+    if pointer and _alive(pointer.get("pid")):
+        return run_status(pointer["run"])
+    return next((run for run in list_runs() if run.alive), None)
+
+
+def list_runs() -> list[RunStatus]:
+    """Every run folder (any with a state or a launch log), newest first."""
+    root = runs_dir()
+    if not root.is_dir():
+        return []
+    folders = [p for p in root.iterdir() if p.is_dir() and ((p / STATE).is_file() or (p / OUTPUT).is_file())]
+    return [run_status(p) for p in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def run_status(run_dir: str | Path) -> RunStatus:
+    """What a run is doing, from its state.json and whether its process still lives.
+
+    A dead process whose state still says 'running' was killed without the chance to say so: that
+    run is 'interrupted', not running forever.
+    """
+    run_dir = Path(run_dir)
+    state = _read_json(run_dir / STATE) or {}
+    launched = _launch_record(run_dir)
+    epoch, epochs = int(state.get("epoch", 0)), int(state.get("epochs", launched.get("epochs", 0)))
+    if launched and _alive(launched.get("pid")):
+        pid = launched["pid"]
+        status = "running" if state.get("status") == "running" and state.get("pid") == pid else "starting"
+        return RunStatus(run_dir, status, epoch, epochs, pid, _eta(launched, epoch, epochs))
+    pid, status = state.get("pid"), state.get("status", "failed")
+    if status != "running":
+        return RunStatus(run_dir, status, epoch, epochs, pid)
+    if not _alive(pid):
+        return RunStatus(run_dir, "interrupted", epoch, epochs, pid)
+    return RunStatus(run_dir, "running", epoch, epochs, pid, _eta(_cli_start(run_dir), epoch, epochs))
+
+
+def read_log(run_dir: str | Path) -> pd.DataFrame:
+    """The per-epoch log.csv (epoch counted from 1), or an empty frame before the first epoch ends."""
+    try:
+        log = pd.read_csv(Path(run_dir) / LOG)
+    except (OSError, pd.errors.EmptyDataError, pd.errors.ParserError):
+        return pd.DataFrame(columns=["epoch"])
+    return log.assign(epoch=log["epoch"] + 1) if "epoch" in log else pd.DataFrame(columns=["epoch"])
+
+
+def curves(log: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Long rows (epoch, split, value) of ``metric`` and ``val_<metric>``, for one chart per metric."""
+    present = {name: column for name, column in (("train", metric), ("validation", f"val_{metric}")) if column in log}
+    frames = [
+        pd.DataFrame({"epoch": log["epoch"], "split": name, "value": log[column]}) for name, column in present.items()
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["epoch", "split", "value"])
+
+
+def output_tail(run_dir: str | Path, lines: int = 20) -> str:
+    """The end of the run's console output: where a failed run says why."""
+    try:
+        text = (Path(run_dir) / OUTPUT).read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _start(run_dir: Path, argv: list[str], start_epoch: int, epochs: int) -> RunStatus:
+    with _launch_lock():
+        going = active_run()
+        if going:
+            raise LaunchError(
+                f"run '{going.name}' is {going.status} (pid {going.pid}); cancel it or wait for it to finish"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(run_dir / OUTPUT, "ab") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "train", *argv],
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: survives the app, and cancel reaches its workers
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        record = {
+            "run": str(run_dir),
+            "pid": process.pid,
+            "started": time.time(),
+            "start_epoch": start_epoch,
+            "epochs": epochs,
+        }
+        write_json_atomic(runs_dir() / ACTIVE, record)
+    return run_status(run_dir)
+
+
+@contextmanager
+def _launch_lock() -> Iterator[None]:
+    """Serialise check-then-launch, so two sessions clicking at once cannot start two runs."""
+    runs_dir().mkdir(parents=True, exist_ok=True)
+    with open(runs_dir() / ".launch.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _launch_record(run_dir: Path) -> dict:
+    pointer = _read_json(runs_dir() / ACTIVE) or {}
+    same = pointer.get("run") and Path(pointer["run"]).resolve() == run_dir.resolve()
+    return pointer if same else {}
+
+
+def _cli_start(run_dir: Path) -> dict:
+    """For runs started outside the app: train.fit writes config.json just before the first epoch."""
+    try:
+        return {"started": (run_dir / CONFIG).stat().st_mtime, "start_epoch": 0}
+    except OSError:
+        return {}
+
+
+def _eta(launched: dict, epoch: int, epochs: int) -> float | None:
+    done = epoch - launched.get("start_epoch", 0)
+    if "started" not in launched or done <= 0:
+        return None
+    return (time.time() - launched["started"]) / done * (epochs - epoch)
+
+
+def _alive(pid: object) -> bool:
+    """Whether ``pid`` is a live trainer: reaps it if it is our finished child, and rejects a recycled pid."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False  # our child, just exited (a zombie until reaped, which kill(pid, 0) would call alive)
+    except ChildProcessError:
+        pass  # not our child: started by another app process or from the command line
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): trust the signal check
+    if not cmdline:  # a zombie, or a child caught between fork and exec
+        return state != "Z"
+    return b"train" in cmdline  # a recycled pid now running something else is not our run
+
+
+def _leads_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
+def _write_state(run_dir: Path, state: dict) -> None:
+    """Only for a run cancelled before train.fit wrote its own state, so it does not read as 'failed'."""
+    write_json_atomic(run_dir / STATE, state)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None

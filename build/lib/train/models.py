@@ -1,0 +1,81 @@
+"""Managing registered models: list, rename, delete and compare them.
+
+It lives in ``train`` rather than ``emotion_core.registry`` because renaming or deleting must know whether a
+training run is writing into the folder (train.launcher) and comparing scores through train.evaluate.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from emotion_core.errors import ModelActionError, ModelNotFoundError
+from emotion_core.files import write_json_atomic
+from emotion_core.registry import DEFAULT_NAME, SUMMARY_COLUMNS, list_models, model_summaries, read_metadata, runs_dir
+from emotion_core.run_folder import METADATA_FILE, MODEL_FILE, OUTPUT_FILE, STATE_FILE
+from train import launcher
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+__all__ = ["ModelActionError", "compare_models", "delete_model", "model_table", "rename_model"]
+
+
+def model_table() -> pd.DataFrame:
+    """registry.model_summaries() as a frame: name, accuracy, created, architecture, classes, size on disk (MB)."""
+    return pd.DataFrame(model_summaries()).reindex(columns=SUMMARY_COLUMNS).dropna(axis=1, how="all")
+
+
+def rename_model(old: str, new: str) -> Path:
+    """Rename a trained model's run folder (one atomic rename) and the name in its metadata."""
+    folder = _managed_folder(old)
+    if not NAME_PATTERN.fullmatch(new):
+        raise ModelActionError(f"'{new}' is not a valid model name: use 1-64 letters, digits, '-' or '_'")
+    if new == DEFAULT_NAME or (runs_dir() / new).exists():
+        raise ModelActionError(f"a model or run named '{new}' already exists; choose another name")
+    target = folder.with_name(new)
+    os.rename(folder, target)  # atomic within the runs folder: the model is listed under one name or the other
+    metadata = read_metadata(target)
+    write_json_atomic(target / METADATA_FILE, {**metadata, "name": new})
+    return target
+
+
+def delete_model(name: str) -> None:
+    """Delete a trained model's run folder: moved aside in one rename (it vanishes whole), then removed."""
+    folder = _managed_folder(name)
+    trash = runs_dir() / f".deleting-{name}-{uuid.uuid4().hex[:8]}"
+    os.rename(folder, trash)
+    for marker in (MODEL_FILE, STATE_FILE, OUTPUT_FILE):  # first: a half-removed folder is listed nowhere
+        (trash / marker).unlink(missing_ok=True)
+    shutil.rmtree(trash)
+
+
+def compare_models(names: list[str], data: str | Path, split: str = "test") -> pd.DataFrame:
+    """Long rows (model, class, precision, recall, f1, support, accuracy) of several models on one split."""
+    from train.evaluate import evaluate
+
+    frames = []
+    for name in names:
+        report = evaluate(data, split, name)
+        frame = pd.DataFrame.from_dict(report["per_class"], orient="index").rename_axis("class").reset_index()
+        frames.append(frame.assign(model=name, accuracy=report["accuracy"]))
+    columns = ["model", "class", "precision", "recall", "f1", "support", "accuracy"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def _managed_folder(name: str) -> Path:
+    """The run folder of a trained model that may be renamed or deleted, else ModelActionError saying why."""
+    if name == DEFAULT_NAME:
+        raise ModelActionError(f"'{DEFAULT_NAME}' is the model shipped with the app; it cannot be renamed or deleted")
+    folder = list_models().get(name)
+    if folder is None:
+        raise ModelNotFoundError(f"no model '{name}'; available: {', '.join(list_models())}")
+    if folder.resolve().parent != runs_dir().resolve():
+        raise ModelActionError(f"{folder} is outside the runs folder {runs_dir()}; only models in it can be changed")
+    run = launcher.run_status(folder)
+    if run.alive:
+        raise ModelActionError(f"'{name}' is {run.status} (pid {run.pid}); cancel the run or wait for it to finish")
+    return folder
