@@ -88,13 +88,12 @@ def export_run(
 
 
 def _interpreter_class() -> type:
-    """LiteRT's interpreter when installed, else TensorFlow's (same API, deprecated in its favour)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import tensorflow as tf
+    """LiteRT's interpreter: the same API as tf.lite.Interpreter, which TensorFlow 2.21 schedules for deletion.
 
-        return tf.lite.Interpreter
+    Measured on the shipped int8 export: identical probabilities (max difference 0.0) and the same faces/s.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
     return Interpreter
 
 
@@ -106,10 +105,7 @@ class TFLiteModel:
         # The interpreter's own default is one thread; on 2 cores two threads halve a one-face call
         # (1.25 -> 0.66 ms) and double batched faces/s (790 -> 1580) for the shipped int8 model.
         num_threads = num_threads or os.cpu_count() or 1
-        with warnings.catch_warnings():
-            # tf.lite.Interpreter warns on every construction that LiteRT replaces it; the API is the same.
-            warnings.simplefilter("ignore", UserWarning)
-            self.interpreter = _interpreter_class()(model_path=str(self.path), num_threads=num_threads)
+        self.interpreter = _interpreter_class()(model_path=str(self.path), num_threads=num_threads)
         self._input = self.interpreter.get_input_details()[0]["index"]
         self._output = self.interpreter.get_output_details()[0]["index"]
         self._batch = -1

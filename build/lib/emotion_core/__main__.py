@@ -1,5 +1,0 @@
-import sys
-
-from emotion_core.cli import cli
-
-sys.exit(cli())

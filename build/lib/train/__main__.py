@@ -1,5 +1,0 @@
-import sys
-
-from train.cli import cli
-
-sys.exit(cli())
