@@ -8,6 +8,9 @@ import streamlit as st
 # first; importing the webcam page's WebRTC stack here, before any page runs, keeps the server alive.
 import streamlit_webrtc  # noqa: F401
 
+from emotion_core.settings import quiet_tensorflow
+
+quiet_tensorflow()  # before any page imports TensorFlow
 st.set_page_config(page_title="Emotion detection", page_icon=":material/mood:", layout="wide")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -116,7 +116,9 @@ def report(scored: Scored, labels: list[str], prior: np.ndarray, power: float) -
     no_face = np.isnan(adjusted[:, 0])
     predicted = np.where(no_face, len(labels), np.nan_to_num(adjusted, nan=0).argmax(axis=1))
     metrics = score(scored.truth, predicted, [*labels, "no face"])
-    metrics.update(set=scored.name, prior_power=power, found=scored.found, faces_per_s=len(scored.truth) / scored.seconds)
+    metrics.update(
+        set=scored.name, prior_power=power, found=scored.found, faces_per_s=len(scored.truth) / scored.seconds
+    )
     return metrics
 
 

@@ -11,15 +11,11 @@ import os
 from pathlib import Path
 
 from emotion_core import explore
-from emotion_core.errors import EmotionCoreError
-from emotion_core.registry import runs_dir
+from emotion_core.errors import DataPathNotAllowedError
+from emotion_core.paths import SAMPLE_DATA, SHARED_DATA, default_data_path, runs_dir
 
 ROOTS_ENV = "EMOTION_DATA_ROOTS"
-SHARED_DATA = explore.SAMPLE_DATA.parent.parent.parent / "shared" / "data"  # ../shared/data beside the repo
-
-
-class DataPathNotAllowedError(EmotionCoreError):
-    """A dataset path outside the allowed roots; the message says how to allow it."""
+__all__ = ["SHARED_DATA", "DataPathNotAllowedError", "allowed_data_roots", "check_data_path"]  # re-exported
 
 
 def allowed_data_roots() -> list[Path]:
@@ -29,8 +25,8 @@ def allowed_data_roots() -> list[Path]:
     dataset, are always allowed. Set EMOTION_DATA_ROOTS=/ to allow every path.
     """
     raw = [p for p in os.environ.get(ROOTS_ENV, "").split(os.pathsep) if p.strip()]
-    roots = [Path(p).expanduser() for p in raw] if raw else [explore.SAMPLE_DATA.parent, SHARED_DATA, runs_dir()]
-    return [root.resolve() for root in [*roots, explore.UPLOAD_DIR, explore.default_data_path()]]
+    roots = [Path(p).expanduser() for p in raw] if raw else [SAMPLE_DATA.parent, SHARED_DATA, runs_dir()]
+    return [root.resolve() for root in [*roots, explore.UPLOAD_DIR, default_data_path()]]
 
 
 def check_data_path(path: str | Path) -> Path:

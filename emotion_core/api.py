@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Request, UploadFile
@@ -127,7 +128,7 @@ def create_app(predictor: Predictor, model_name: str = "default", config: ApiCon
 
 def _answer_all(predictor: Predictor, uploads: list[tuple[str, bytes]], max_pixels: int) -> list[dict[str, Any]]:
     """The CLI's per-image records, in order (runs on a worker thread: decoding and detection block)."""
-    return [image_record(predictor, name, lambda data=data: decode_image(data, max_pixels)) for name, data in uploads]
+    return [image_record(predictor, name, partial(decode_image, data, max_pixels)) for name, data in uploads]
 
 
 class _Gate:

@@ -14,13 +14,20 @@ import logging
 import os
 import re
 import sys
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emotion_core.errors import EmotionCoreError
+from emotion_core.settings import quiet_tensorflow
+
+if TYPE_CHECKING:  # imported where used: they load TensorFlow, which --help and a bad argument need not wait for
+    from emotion_core.explain import Explainer
 
 
 def cli(argv: list[str] | None = None) -> int:
+    """``python -m emotion_core`` and the ``emotion`` command: parse, run one subcommand, return the exit status."""
+    quiet_tensorflow()
     parser = argparse.ArgumentParser(prog="python -m emotion_core", description="Facial emotion recognition.")
     commands = parser.add_subparsers(dest="command", required=True)
     predict = commands.add_parser("predict", help="faces and emotion probabilities for each image")
@@ -47,7 +54,8 @@ def _predict(images: list[str], model: str | None, explain: str | None = None) -
     except (EmotionCoreError, OSError, ValueError) as error:
         print(f"error: cannot load model: {error}", file=sys.stderr)
         return 2
-    explainer, used_stems = None, set()
+    explainer: Explainer | None = None
+    used_stems: set[str] = set()
     if explain is not None:
         from emotion_core.explain import Explainer
 
@@ -60,13 +68,13 @@ def _predict(images: list[str], model: str | None, explain: str | None = None) -
     failed = 0
     for path in images:
         annotate = None
-        if explainer is not None:
+        if explainer is not None and explain is not None:
             stem = Path(explain) / _explanation_stem(path, used_stems)
 
             def annotate(image: Any, faces: list, record: dict, stem: Path = stem) -> None:
                 _write_explanations(predictor, explainer, image, faces, record, stem)
 
-        record = image_record(predictor, path, lambda path=path: read_image(path), annotate)
+        record = image_record(predictor, path, partial(read_image, path), annotate)
         failed += "error" in record
         print(json.dumps(record), flush=True)
     return 1 if failed else 0

@@ -230,8 +230,8 @@ class _Reader:
     def __enter__(self) -> Callable[[Sample], bytes]:
         """A sample's raw bytes: the file, the zip member, or a CSV row's pixel string."""
         if self.dataset.kind == "zip":
-            self.archive = zipfile.ZipFile(self.dataset.source)
-            return lambda s: read_member(self.archive, s.ref)
+            archive = self.archive = zipfile.ZipFile(self.dataset.source)
+            return lambda s: read_member(archive, s.ref)
         if self.dataset.kind == "csv":
             return lambda s: self.dataset._pixels[s.ref].encode()
         return self._read_file

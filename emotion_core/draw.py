@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from emotion_core.predict import Face
+from emotion_core.records import Face
 
 # BGR colours per emotion, chosen to read well on skin tones and on a grey frame.
 COLOURS: dict[str, tuple[int, int, int]] = {
@@ -17,6 +17,12 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "surprise": (0, 140, 255),
     "neutral": (180, 180, 180),
 }
+CHART_FALLBACK = (128, 128, 128)  # a class without a colour of its own (e.g. contempt from a fine-tuned model)
+
+
+def chart_colours(labels: list[str]) -> list[str]:
+    """Each label's box colour as an RGB hex string (COLOURS are BGR for OpenCV; charts want '#rrggbb')."""
+    return [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in (COLOURS.get(label, CHART_FALLBACK) for label in labels)]
 
 
 def draw_faces(image: np.ndarray, faces: list[Face], labels: list[str] | None = None) -> np.ndarray:

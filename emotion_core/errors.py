@@ -27,3 +27,22 @@ class InvalidVideoError(EmotionCoreError):
 
 class ModelLoadError(EmotionCoreError):
     """A model folder or file exists but cannot be used: a truncated model, unreadable or invalid metadata."""
+
+
+class DataPathNotAllowedError(EmotionCoreError):
+    """A dataset path outside the allowed roots; the message says how to allow it ($EMOTION_DATA_ROOTS)."""
+
+
+class UnknownArchitectureError(EmotionCoreError, ValueError):
+    """An architecture name that emotion_core.model cannot build; the message lists those it can.
+
+    Also a ValueError: it is a bad configuration value, caught as such by TrainConfig's callers.
+    """
+
+
+class ModelActionError(EmotionCoreError):
+    """A rename or delete that must not happen (bad name, clash, the shipped model, a run in progress)."""
+
+
+class LaunchError(EmotionCoreError):
+    """A training run cannot start (bad config or data, or another run is going); the message says what to do."""

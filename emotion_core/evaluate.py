@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 NO_FACE = -1  # a y_pred value: the photo's face was not found, so no class was predicted (always wrong)
 NO_FACE_COLUMN = "no face"
 

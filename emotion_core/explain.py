@@ -7,19 +7,16 @@ model without convolutions falls back to plain input-gradient saliency (Simonyan
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # as in model.py: TensorFlow start-up chatter is not for users
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
 
-import cv2  # noqa: E402
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from emotion_core.faces import to_grey  # noqa: E402
-from emotion_core.predict import Face, Predictor  # noqa: E402
-from emotion_core.preprocess import face_crop, faces_to_batch  # noqa: E402
+from emotion_core.faces import to_grey
+from emotion_core.predict import Face, Predictor
+from emotion_core.preprocess import face_crop, faces_to_batch
 
 # The heat-map holds 48x48 detail: a bigger picture of a face in a 40 MP photo adds memory (the Photo page caches
 # overlays), not information.
@@ -81,7 +78,7 @@ def overlay(crop: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.nd
     """A BGR picture of the (grey or BGR) face crop with the heat-map blended on in the JET colormap (red = hot)."""
     base = cv2.cvtColor(to_grey(crop), cv2.COLOR_GRAY2BGR)
     heat = cv2.resize(heatmap, (base.shape[1], base.shape[0]), interpolation=cv2.INTER_LINEAR)
-    colour = cv2.applyColorMap(np.uint8(np.clip(heat, 0, 1) * 255), cv2.COLORMAP_JET)
+    colour = cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)
     return cv2.addWeighted(base, 1 - alpha, colour, alpha, 0)
 
 

@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 
 from emotion_core.datasets import Dataset, Progress
+from emotion_core.files import file_version
+from emotion_core.paths import SAMPLE_DATA, default_data_path
 from emotion_core.photo_faces import PhotoCropper
 
-SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data" / "fer2013-sample"
+__all__ = ["SAMPLE_DATA", "UPLOAD_DIR", "data_version", "default_data_path"]  # and the functions below
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "emotion-uploads"
 # Uploaded dataset zips kept on disk (each at most server.maxUploadSize, 25 MB); the least recently used go first.
 MAX_STORED_UPLOADS = 20
@@ -29,17 +31,7 @@ MAX_STORED_UPLOADS = 20
 Unreadable = tuple[str, str]  # (file, one-line reason)
 
 
-def default_data_path() -> Path:
-    """$EMOTION_DATA when set (e.g. the full FER2013 zip), else the small sample committed in the repo."""
-    return Path(os.environ.get("EMOTION_DATA") or SAMPLE_DATA)
-
-
-def data_version(path: str | Path) -> float:
-    """Modification time, so caches keyed on (path, version) notice a replaced file; 0 if it is missing."""
-    try:
-        return Path(path).stat().st_mtime
-    except OSError:
-        return 0.0
+data_version = file_version  # a dataset's cache key: the same rule as a model's (registry.model_version)
 
 
 def distribution(counts: pd.DataFrame) -> pd.DataFrame:
@@ -107,7 +99,7 @@ def side_by_side(sample: PhotoSample, height: int = 120) -> np.ndarray:
     width = max(1, round(photo.shape[1] * height / photo.shape[0]))
     photo = cv2.resize(photo, (width, height), interpolation=cv2.INTER_AREA)
     if sample.face is None:
-        crop = np.full((height, height, 3), 40, np.uint8)
+        crop: np.ndarray = np.full((height, height, 3), 40, np.uint8)
         cv2.putText(crop, "no face", (8, height // 2), cv2.FONT_HERSHEY_SIMPLEX, height / 300, (255, 255, 255), 1)
     else:
         crop = cv2.cvtColor(

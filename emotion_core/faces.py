@@ -8,6 +8,7 @@ photo on 2 cores (see benchmarks/). Detection runs on a copy downscaled to ``det
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -50,7 +51,7 @@ class FaceDetector:
 
     def __init__(self, config: DetectorConfig | None = None) -> None:
         self.config = config or DetectorConfig()
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]  # no stub
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
             raise RuntimeError(f"OpenCV Haar cascade missing at {path}: install opencv-python-headless<5")
@@ -68,8 +69,14 @@ class FaceDetector:
             found = self._cascade.detectMultiScale(
                 small, self.config.scale_factor, self.config.min_neighbors, minSize=(min_side, min_side)
             )
-        boxes = [tuple(int(round(v / scale)) for v in box) for box in found]
+        boxes: list[Box] = [_unscaled(box, scale) for box in found]
         return sorted(boxes, key=lambda b: b[2] * b[3], reverse=True)
+
+
+def _unscaled(box: Sequence[int], scale: float) -> Box:
+    """A box found on the downscaled copy, in the original frame's pixels."""
+    x, y, w, h = (int(round(v / scale)) for v in box)
+    return x, y, w, h
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:

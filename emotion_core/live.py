@@ -92,7 +92,9 @@ class LiveProcessor:
     def __init__(self, predictor: Predictor, config: LiveConfig | None = None) -> None:
         self.predictor = predictor
         self.config = config or LiveConfig()
-        self.views = predictor.views if self.config.zoom_views else replace(predictor.views, zooms=(1.0,))
+        views = predictor.views
+        assert views is not None  # Predictor.__post_init__ fills it
+        self.views = views if self.config.zoom_views else replace(views, zooms=(1.0,))
         self.results: queue.Queue[LiveResult] = queue.Queue(maxsize=self.config.queue_size)
         self.dropped = 0  # records discarded because the page read too slowly
         self._lock = threading.Lock()

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter is not our users' business
+import keras
+import numpy as np
+from keras import layers
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
+from emotion_core.architectures import check_architecture
+from emotion_core.card import ModelCard
+from emotion_core.errors import ModelLoadError, ModelNotFoundError
+from emotion_core.files import replace_atomically, write_json_atomic
+from emotion_core.preprocess import INPUT_SIZE
+from emotion_core.registry import read_card
+from emotion_core.run_folder import METADATA_FILE, MODEL_FILE
 
-from emotion_core.card import ModelCard  # noqa: E402
-from emotion_core.errors import ModelLoadError, ModelNotFoundError  # noqa: E402
-from emotion_core.preprocess import INPUT_SIZE  # noqa: E402
-from emotion_core.registry import read_card  # noqa: E402
-
-MODEL_FILE = "model.keras"
-METADATA_FILE = "metadata.json"
+# Re-exported: callers that already load Keras may keep importing these from here.
+__all__ = [
+    "METADATA_FILE",
+    "MODEL_FILE",
+    "build_model",
+    "forward_function",
+    "load_run",
+    "replace_atomically",
+    "save_run",
+    "write_json_atomic",
+    "ARCHITECTURES",
+]
 
 
 def _conv_block(x: Any, filters: int, convs: int, dropout: float) -> Any:
@@ -54,6 +62,7 @@ def _tiny(x: Any, num_classes: int) -> Any:
 
 
 ARCHITECTURES: dict[str, Callable[[Any, int], Any]] = {"vgg": _vgg, "tiny": _tiny}
+# emotion_core.architectures lists these names for callers that must not load Keras (a test keeps the two equal).
 
 
 def build_model(architecture: str, num_classes: int, size: int = INPUT_SIZE) -> keras.Model:
@@ -62,8 +71,7 @@ def build_model(architecture: str, num_classes: int, size: int = INPUT_SIZE) -> 
     Scaling lives inside the model so training, the Predictor and exports cannot disagree on it.
     Softmax is computed in float32 even under a mixed-precision policy.
     """
-    if architecture not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture '{architecture}'; choose one of {', '.join(ARCHITECTURES)}")
+    check_architecture(architecture)
     inputs = keras.Input((size, size, 1), name="face")
     x = layers.Rescaling(1 / 255.0)(inputs)
     logits = ARCHITECTURES[architecture](x, num_classes)
@@ -107,29 +115,11 @@ def load_run(run_dir: str | Path) -> tuple[keras.Model, ModelCard]:
     try:
         model = keras.models.load_model(model_path, compile=False)
     except Exception as error:  # Keras raises ValueError, OSError, zipfile errors... for a damaged file
-        raise ModelLoadError(f"cannot load {model_path}: {str(error).splitlines()[0] if str(error) else error!r}") from None
+        raise ModelLoadError(
+            f"cannot load {model_path}: {str(error).splitlines()[0] if str(error) else error!r}"
+        ) from None
     if model.output_shape[-1] != len(card.labels):
-        raise ModelLoadError(f"{model_path} has {model.output_shape[-1]} outputs but its metadata names {len(card.labels)} labels")
+        raise ModelLoadError(
+            f"{model_path} has {model.output_shape[-1]} outputs but its metadata names {len(card.labels)} labels"
+        )
     return model, card
-
-
-def replace_atomically(target: Path, write: Callable[[Path], Any]) -> None:
-    """Let ``write`` fill a temporary file beside ``target``, then rename it over ``target``.
-
-    A reader (or a process killed mid-write) sees the old file or the new one, never half of one.
-    """
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=target.suffix)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        tmp.chmod(0o644)  # mkstemp makes the file private; model files are meant to be shared
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """JSON written beside its target then renamed over it, so readers never see half a file."""
-    text = json.dumps(data, indent=2, default=str)
-    replace_atomically(path, lambda tmp: tmp.write_text(text))

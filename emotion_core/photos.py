@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -18,7 +18,10 @@ import pandas as pd
 from emotion_core.draw import draw_faces
 from emotion_core.errors import EmotionCoreError
 from emotion_core.io import decode_image
-from emotion_core.predict import Face, Predictor
+from emotion_core.records import BOX_COLUMNS, Face
+
+if TYPE_CHECKING:  # importing it loads TensorFlow: a page that only exports results need not wait for it
+    from emotion_core.predict import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +81,7 @@ def results_csv(results: list[PhotoResult]) -> str:
     for result in results:
         if result.error is not None or not result.faces:
             rows.append({"image": result.name, "error": result.error or "no face found"})
-        for index, face in enumerate(result.faces):
-            record = face.to_dict()
-            box = dict(zip(("x", "y", "w", "h"), record["box"], strict=True))
-            rows.append({"image": result.name, "face": index, **box, "emotion": record["emotion"], **record["scores"]})
+        rows += [{"image": result.name, "face": index, **face.to_row()} for index, face in enumerate(result.faces)]
     frame = pd.DataFrame(
         rows, columns=list(dict.fromkeys(["image", *_INTEGER_COLUMNS, "emotion", *_keys(rows), "error"]))
     )
@@ -89,7 +89,7 @@ def results_csv(results: list[PhotoResult]) -> str:
     return frame.astype({c: "Int64" for c in _INTEGER_COLUMNS}).to_csv(index=False)
 
 
-_INTEGER_COLUMNS = ("face", "x", "y", "w", "h")
+_INTEGER_COLUMNS = ("face", *BOX_COLUMNS)
 
 
 def _keys(rows: list[dict[str, Any]]) -> list[str]:

@@ -15,6 +15,7 @@ from emotion_core.errors import EmotionCoreError
 from emotion_core.faces import Box, FaceDetector
 from emotion_core.model import forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch, photo_to_inputs
+from emotion_core.records import Face
 from emotion_core.registry import resolve_model
 from emotion_core.views import TestTimeViews
 
@@ -24,26 +25,7 @@ RUNTIMES = ("keras", "tflite")
 Annotate = Callable[[np.ndarray, list["Face"], dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
-class Face:
-    box: Box
-    scores: dict[str, float]
-
-    @property
-    def emotion(self) -> str:
-        return max(self.scores, key=self.scores.__getitem__)
-
-    @property
-    def confidence(self) -> float:
-        return self.scores[self.emotion]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of DESIGN.md's CLI contract."""
-        return {
-            "box": [int(v) for v in self.box],
-            "emotion": self.emotion,
-            "scores": {k: round(float(v), 4) for k, v in self.scores.items()},
-        }
+__all__ = ["RUNTIMES", "Face", "Predictor"]  # Face lives in emotion_core.records; importable here as before
 
 
 @dataclass
@@ -107,10 +89,11 @@ class Predictor:
         """
         if len(faces) == 0:
             return np.empty((0, len(self.labels)), np.float32)
-        views = views or self.views
+        views, forward = views or self.views, self.forward
+        assert views is not None and forward is not None  # __post_init__ fills both
         batch = views.expand(faces)
         with self._lock:
-            probabilities = self.forward(batch)
+            probabilities = forward(batch)
         return self.card.calibrate(views.average(probabilities, len(faces)))
 
     def classify_all(self, faces: np.ndarray, batch_size: int = 256) -> np.ndarray:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from emotion_core.card import ModelCard
 from emotion_core.errors import EmotionCoreError, ModelLoadError, ModelNotFoundError
+from emotion_core.files import file_version
+from emotion_core.paths import DEFAULT_MODEL_DIR, runs_dir
+from emotion_core.run_folder import METADATA_FILE, MODEL_FILE, is_model_folder
 
-DEFAULT_MODEL_DIR = Path(__file__).parent / "models" / "default"
 DEFAULT_NAME = "default"
-
-
-def runs_dir() -> Path:
-    """Trained runs go here: $EMOTION_RUNS, else runs/ beside the package (the repo root)."""
-    return Path(os.environ.get("EMOTION_RUNS", Path(__file__).resolve().parent.parent / "runs"))
+__all__ = ["DEFAULT_MODEL_DIR", "DEFAULT_NAME", "list_models", "model_version", "read_metadata", "runs_dir"]
 
 
 def list_models() -> dict[str, Path]:
@@ -25,7 +22,7 @@ def list_models() -> dict[str, Path]:
     root = runs_dir()
     if root.is_dir():
         for folder in sorted(root.iterdir()):
-            if (folder / "model.keras").is_file() and (folder / "metadata.json").is_file():
+            if is_model_folder(folder):
                 models[folder.name] = folder
     return models
 
@@ -40,16 +37,16 @@ def resolve_model(name_or_path: str | Path | None = None) -> Path:
     path = Path(name_or_path)
     if path.is_dir():
         return path
-    if path.is_file() and path.name == "model.keras":
+    if path.is_file() and path.name == MODEL_FILE:
         return path.parent
     raise ModelNotFoundError(f"no model '{name_or_path}'; available: {', '.join(models)} (or a run folder path)")
 
 
 def read_metadata(name_or_path: str | Path | None = None) -> dict[str, Any]:
     """A model's metadata.json without loading the network: cheap enough for listings and the Home page."""
-    path = resolve_model(name_or_path) / "metadata.json"
+    path = resolve_model(name_or_path) / METADATA_FILE
     if not path.is_file():
-        raise ModelNotFoundError(f"{path.parent} is not a model folder: it has no metadata.json")
+        raise ModelNotFoundError(f"{path.parent} is not a model folder: it has no {METADATA_FILE}")
     try:
         metadata = json.loads(path.read_text())
     except (OSError, ValueError) as error:
@@ -62,33 +59,39 @@ def read_metadata(name_or_path: str | Path | None = None) -> dict[str, Any]:
 def read_card(name_or_path: str | Path | None = None) -> ModelCard:
     """A model's validated card, without loading the network."""
     folder = resolve_model(name_or_path)
-    return ModelCard.from_metadata(read_metadata(folder), source=str(folder / "metadata.json"))
+    return ModelCard.from_metadata(read_metadata(folder), source=str(folder / METADATA_FILE))
 
 
 def model_version(name_or_path: str | Path | None = None) -> float:
     """model.keras's modification time: caches keyed on (name, version) notice a retrained or replaced model."""
-    try:
-        return (resolve_model(name_or_path) / "model.keras").stat().st_mtime
-    except OSError:
-        return 0.0
+    return file_version(resolve_model(name_or_path) / MODEL_FILE)
+
+
+SUMMARY_COLUMNS = ["model", "accuracy", "created", "architecture", "classes", "size_mb", "problem"]
 
 
 def model_summaries() -> list[dict[str, Any]]:
-    """One row per available model (name, architecture, accuracy, created); an unreadable one says why."""
-    rows = []
-    for name in list_models():
+    """One row per available model (SUMMARY_COLUMNS: the one model table, for Home, Models and the CLI).
+
+    An unreadable model keeps its row, with what is wrong under "problem".
+    """
+    rows: list[dict[str, Any]] = []
+    for name, folder in list_models().items():
+        row: dict[str, Any] = {"model": name, "size_mb": round(_folder_bytes(folder) / 2**20, 2)}
         try:
-            card = read_card(name)
+            card = read_card(folder)
         except EmotionCoreError as error:
-            rows.append({"model": name, "problem": str(error)})
+            rows.append({**row, "problem": str(error)})
             continue
-        rows.append(
-            {
-                "model": name,
-                "architecture": card.architecture,
-                "accuracy": card.metrics.get("accuracy"),
-                "created": card.created,
-                "classes": len(card.labels),
-            }
-        )
+        row |= {
+            "architecture": card.architecture,
+            "accuracy": card.metrics.get("accuracy"),
+            "created": card.created,
+            "classes": len(card.labels),
+        }
+        rows.append(row)
     return rows
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

@@ -19,8 +19,10 @@ import numpy as np
 
 from emotion_core.card import ModelCard
 from emotion_core.errors import ModelLoadError, ModelNotFoundError
-from emotion_core.model import METADATA_FILE, load_run, replace_atomically, write_json_atomic
+from emotion_core.files import replace_atomically, write_json_atomic
+from emotion_core.model import load_run
 from emotion_core.registry import DEFAULT_NAME, read_card, read_metadata, resolve_model
+from emotion_core.run_folder import METADATA_FILE
 
 QUANTIZATIONS = ("none", "float16", "int8")
 CALIBRATION_IMAGES = 200  # int8 ranges settle well before this; more only slows the export
@@ -88,13 +90,12 @@ def export_run(
 
 
 def _interpreter_class() -> type:
-    """LiteRT's interpreter when installed, else TensorFlow's (same API, deprecated in its favour)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import tensorflow as tf
+    """LiteRT's interpreter: the same API as tf.lite.Interpreter, which TensorFlow 2.21 schedules for deletion.
 
-        return tf.lite.Interpreter
+    Measured on the shipped int8 export: identical probabilities (max difference 0.0) and the same faces/s.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
     return Interpreter
 
 
@@ -106,10 +107,7 @@ class TFLiteModel:
         # The interpreter's own default is one thread; on 2 cores two threads halve a one-face call
         # (1.25 -> 0.66 ms) and double batched faces/s (790 -> 1580) for the shipped int8 model.
         num_threads = num_threads or os.cpu_count() or 1
-        with warnings.catch_warnings():
-            # tf.lite.Interpreter warns on every construction that LiteRT replaces it; the API is the same.
-            warnings.simplefilter("ignore", UserWarning)
-            self.interpreter = _interpreter_class()(model_path=str(self.path), num_threads=num_threads)
+        self.interpreter = _interpreter_class()(model_path=str(self.path), num_threads=num_threads)
         self._input = self.interpreter.get_input_details()[0]["index"]
         self._output = self.interpreter.get_output_details()[0]["index"]
         self._batch = -1
@@ -139,7 +137,7 @@ def live_model(name_or_path: str | Path | None = None) -> str:
 def tflite_path(name_or_path: str | Path | None) -> Path:
     """A .tflite path as given, or a registered model / run folder's float32 export (model.tflite)."""
     if str(name_or_path).endswith(".tflite"):
-        path = Path(name_or_path)
+        path = Path(str(name_or_path))
     else:
         path = resolve_model(name_or_path) / tflite_file("none")
     if not path.is_file():

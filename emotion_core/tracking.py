@@ -144,7 +144,7 @@ def _assign(similarity: np.ndarray, threshold: float) -> list[tuple[int, int]]:
     """Pairs maximising total similarity (Hungarian when scipy is there, else greedy), each at least ``threshold``."""
     if linear_sum_assignment is not None:
         rows, cols = linear_sum_assignment(similarity, maximize=True)
-        candidates = zip(rows.tolist(), cols.tolist(), strict=True)
+        candidates: list[tuple[int, int]] = list(zip(rows.tolist(), cols.tolist(), strict=True))
     else:
         order = np.dstack(np.unravel_index(np.argsort(-similarity, axis=None), similarity.shape))[0]
         candidates, used_rows, used_cols = [], set(), set()
@@ -180,7 +180,7 @@ def _blend(old: dict[str, float], new: dict[str, float], alpha: float) -> dict[s
 
 
 def _box_of(face: Box | HasBox) -> Box:
-    box = face.box if hasattr(face, "box") else face
+    box = face if isinstance(face, tuple) else face.box
     return tuple(int(v) for v in box)  # type: ignore[return-value]
 
 

@@ -20,10 +20,11 @@ import cv2
 import numpy as np
 
 from emotion_core.errors import InvalidVideoError
+from emotion_core.records import BOX_COLUMNS, Face
 from emotion_core.tracking import Tracker, TrackerConfig
 
-if TYPE_CHECKING:  # importing them loads TensorFlow; probe() answers a bad file without that wait
-    from emotion_core.predict import Face, Predictor
+if TYPE_CHECKING:  # importing it loads TensorFlow; probe() answers a bad file without that wait
+    from emotion_core.predict import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +96,11 @@ def analyse_video(
             ok, frame = capture.read() if sampled or annotated is not None else (capture.grab(), None)
             if not ok:
                 break
-            if sampled:
+            if sampled and frame is not None:
                 faces = predictor.predict(frame)
                 people = [track.track_id for track in tracker.update(faces)]
                 yield FrameResult(done, done / info.fps, faces, people)
-            if annotated is not None:
+            if annotated is not None and frame is not None:
                 writer = writer or _writer(annotated, info.fps, frame.shape)
                 writer.write(draw_faces(frame, faces))
             done += 1
@@ -137,7 +138,8 @@ def _open(path: str | Path) -> tuple[cv2.VideoCapture, VideoInfo]:
 def _writer(path: str | Path, fps: float, shape: tuple[int, ...]) -> cv2.VideoWriter:
     """An mp4v writer sized from the first decoded frame (headers can disagree with the frames)."""
     height, width = shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    fourcc = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]  # missing from cv2's stubs
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (width, height))
     if not writer.isOpened():
         raise InvalidVideoError(f"cannot write an mp4v video to {path}")
     return writer
@@ -161,19 +163,18 @@ def frame_rows(result: FrameResult) -> list[dict[str, Any]]:
 
     ``face`` is the face's place on this frame (0 = largest), ``person`` its track id across frames.
     """
-    base = {"frame": result.index, "time_s": round(result.time_s, 3)}
-    rows = []
-    for index, face in enumerate(result.faces):
-        record = face.to_dict()
-        box = dict(zip(("x", "y", "w", "h"), record["box"], strict=True))
-        person = result.people[index] if index < len(result.people) else None
-        rows.append({**base, "face": index, "person": person, **box, "emotion": record["emotion"], **record["scores"]})
+    base: dict[str, Any] = {"frame": result.index, "time_s": round(result.time_s, 3)}
+    people = list(result.people) + [None] * (len(result.faces) - len(result.people))
+    rows = [
+        {**base, "face": index, "person": person, **face.to_row()}
+        for index, (face, person) in enumerate(zip(result.faces, people, strict=True))
+    ]
     return rows or [base]
 
 
 def csv_writer(file: IO[str], labels: list[str]) -> csv.DictWriter:
     """A DictWriter for ``frame_rows`` with its header already written."""
-    writer = csv.DictWriter(file, ["frame", "time_s", "face", "person", "x", "y", "w", "h", "emotion", *labels])
+    writer = csv.DictWriter(file, ["frame", "time_s", "face", "person", *BOX_COLUMNS, "emotion", *labels])
     writer.writeheader()
     return writer
 
@@ -189,7 +190,7 @@ def results_csv(results: Iterable[FrameResult], labels: list[str]) -> str:
 
 def timeline_rows(results: Iterable[FrameResult], labels: list[str]) -> list[dict[str, Any]]:
     """Long-form ``{"time_s", "person", "emotion", "probability"}`` rows: each person's scores per sampled frame."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for result in results:
         people = result.people or [0] * len(result.faces)
         for face, person in zip(result.faces, people, strict=True):

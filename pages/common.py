@@ -6,7 +6,9 @@ import streamlit as st
 
 from emotion_core.access import check_data_path
 from emotion_core.datasets import Dataset, open_dataset
-from emotion_core.explore import default_data_path
+from emotion_core.errors import EmotionCoreError
+from emotion_core.files import file_version
+from emotion_core.paths import default_data_path
 from emotion_core.photo_faces import FACE_MODES, CropCache, PhotoCropper
 from emotion_core.predict import Predictor
 from emotion_core.registry import DEFAULT_NAME, list_models
@@ -71,3 +73,12 @@ def faces_picker() -> str:
 def get_cropper() -> PhotoCropper:
     """One detector and crop cache for the explorer, shared by all sessions (the detector serialises itself)."""
     return PhotoCropper(cache=CropCache())
+
+
+def dataset_or_stop(path: str) -> Dataset:
+    """The cached listing of ``path``; a bad or refused path ends the page run with its one-line error."""
+    try:
+        return get_dataset(path, file_version(path))
+    except EmotionCoreError as error:
+        st.error(str(error))
+        st.stop()

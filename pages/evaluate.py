@@ -8,7 +8,7 @@ from emotion_core.errors import EmotionCoreError
 from emotion_core.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
 from emotion_core.explore import SAMPLE_DATA, data_version
 from emotion_core.registry import model_version
-from pages.common import data_picker, faces_picker, get_dataset, model_picker
+from pages.common import data_picker, dataset_or_stop, faces_picker, model_picker
 from train.evaluate import evaluate_with_predictions
 
 GALLERY_SIZE = 24
@@ -45,11 +45,7 @@ model_name = model_picker()
 st.title("Evaluate")
 path = data_picker()
 stamp = data_version(path)
-try:
-    dataset = get_dataset(path, stamp)
-except EmotionCoreError as error:
-    st.error(str(error))
-    st.stop()
+dataset = dataset_or_stop(path)
 
 if dataset.source.resolve() == SAMPLE_DATA.resolve():
     st.warning(

@@ -7,7 +7,7 @@ import streamlit as st
 from emotion_core.errors import EmotionCoreError
 from emotion_core.explore import data_version
 from emotion_core.registry import DEFAULT_NAME, list_models, model_version
-from pages.common import MODEL_KEY, data_picker, get_dataset, get_predictor, model_picker
+from pages.common import MODEL_KEY, data_picker, dataset_or_stop, get_predictor, model_picker
 from train import models
 
 NOTICE_KEY = "models_notice"
@@ -84,11 +84,7 @@ def delete_control(trained: list[str]) -> None:
 def compare_section(names: list[str]) -> None:
     chosen = st.multiselect("Models", names, default=names[:3], key="compare_models")
     path = data_picker()
-    try:
-        dataset = get_dataset(path, data_version(path))
-    except EmotionCoreError as error:
-        st.error(str(error))
-        return
+    dataset = dataset_or_stop(path)  # the last section: stopping here leaves the rest of the page drawn
     split = st.selectbox("Split", dataset.splits, index=dataset.splits.index("test") if "test" in dataset.splits else 0)
     if not chosen or not st.button("Compare", type="primary", key="compare"):
         return

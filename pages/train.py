@@ -4,7 +4,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from emotion_core.model import ARCHITECTURES
+from emotion_core.architectures import ARCHITECTURES
 from emotion_core.registry import list_models
 from pages.common import data_picker, faces_picker, model_picker
 from train import launcher

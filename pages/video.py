@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from emotion_core.draw import COLOURS
+from emotion_core.draw import chart_colours
 from emotion_core.errors import EmotionCoreError
 from emotion_core.video import SegmentSummary, analyse_video, probe, results_csv, timeline_rows
 from pages.common import get_predictor, model_picker
@@ -75,8 +75,7 @@ def analyse(model_name: str, upload: UploadedFile, every: int, annotate: bool, k
 
 def emotion_chart(data: pd.DataFrame, labels: list[str]) -> alt.FacetChart:
     """Each person's probabilities per analysed frame, one line per emotion in its box colour, a row per person."""
-    # COLOURS are BGR for OpenCV; the chart wants RGB hex.
-    colours = [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in (COLOURS.get(e, (128, 128, 128)) for e in labels)]
+    colours = chart_colours(labels)
     return (
         alt.Chart(data)
         .mark_line()

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import webrtc_streamer
 
-from emotion_core.draw import COLOURS
+from emotion_core.draw import chart_colours
 from emotion_core.errors import EmotionCoreError
 from emotion_core.live import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
 from emotion_core.recording import Recording
@@ -88,8 +88,7 @@ def face_lines(result: LiveResult) -> str:
 def emotion_chart(history: EmotionHistory, labels: list[str]) -> alt.Chart | alt.FacetChart:
     """Each person's smoothed probabilities over the last minute: a row per person, a line per emotion."""
     data = pd.DataFrame(history.long_rows(), columns=["seconds", "person", "emotion", "probability"])
-    # COLOURS are BGR for OpenCV; the chart wants RGB hex.
-    colours = [f"#{r:02x}{g:02x}{b:02x}" for b, g, r in (COLOURS.get(e, (128, 128, 128)) for e in labels)]
+    colours = chart_colours(labels)
     chart = (
         alt.Chart(data)
         .mark_line()

@@ -18,8 +18,12 @@ import pytest
 # this same process after other tests have loaded TensorFlow, so it is loaded here, before any test module.
 import streamlit_webrtc  # noqa: F401
 
+from emotion_core import paths
+from emotion_core.settings import quiet_tensorflow
+
+quiet_tensorflow()  # as the entry points do, before any test loads TensorFlow
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = paths.SHARED_DATA
 FACES_DIR = SHARED_DATA / "faces"
 # The dashboard opens datasets only under allowed roots (emotion_core.access); tests make theirs in the temp dir.
 os.environ.setdefault(

@@ -117,6 +117,7 @@ def test_cancel_from_the_page_stops_the_process_and_the_run_reads_interrupted(fa
     assert not any(b.label == "Resume run" for b in at.button), "never reached training: nothing to resume"
 
 
+@pytest.mark.slow  # a subprocess
 def test_resume_continues_an_interrupted_run_to_the_end(runs, tiny_run):
     run = runs / "interrupted"
     shutil.copytree(tiny_run, run)

@@ -27,6 +27,8 @@ from emotion_core.io import read_image
 from emotion_core.labels import EMOTIONS
 from tests.conftest import shared_photo
 
+pytestmark = pytest.mark.slow  # a real browser
+
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "tests" / "artifacts"))

@@ -2,11 +2,14 @@
 
 import json
 
+import pytest
+
 from emotion_core.labels import EMOTIONS
 from tests.conftest import run_module
 from tests.test_io import png_claiming
 
 
+@pytest.mark.slow  # a subprocess
 def test_shared_photos_get_one_face_each_with_the_contract_shape(face_photos):
     done = run_module("emotion_core", "predict", *face_photos)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -22,6 +25,7 @@ def test_shared_photos_get_one_face_each_with_the_contract_shape(face_photos):
         assert 0 <= x and 0 <= y and x + w <= 320 and y + h <= 243 and w > 50
 
 
+@pytest.mark.slow  # a subprocess
 def test_bad_inputs_are_answered_in_order_and_the_rest_still_predicted(face_photos, tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("not an image")
@@ -47,6 +51,7 @@ def test_bad_inputs_are_answered_in_order_and_the_rest_still_predicted(face_phot
     assert "pixels" in errors[4] and "no such file" in errors[5]
 
 
+@pytest.mark.slow  # a subprocess
 def test_unknown_model_is_one_clear_line(face_photos):
     done = run_module("emotion_core", "predict", "--model", "nope", face_photos[0])
     assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -19,6 +19,8 @@ from tests.conftest import REPO, make_dataset_files, write_zip
 from train import launcher
 from train.fit import trim_log
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 EPOCHS = 30
 
 

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from emotion_core.evaluate import score
 from tests.conftest import run_module
@@ -18,6 +19,7 @@ def test_score_by_hand():
     assert report["confusion"] == [[1, 1, 0], [0, 2, 1]]
 
 
+@pytest.mark.slow  # a subprocess
 def test_evaluate_cli_ends_with_the_json_line(tiny_run, tiny_zip):
     done = run_module("train", "evaluate", "--data", tiny_zip, "--split", "test", "--model", tiny_run)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -29,6 +31,7 @@ def test_evaluate_cli_ends_with_the_json_line(tiny_run, tiny_zip):
     assert "precision" in done.stdout and "confusion (rows: true" in done.stdout
 
 
+@pytest.mark.slow  # a subprocess
 def test_evaluate_cli_bad_dataset_is_one_line(tmp_path):
     done = run_module("train", "evaluate", "--data", tmp_path / "missing.zip")
     assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -82,6 +82,7 @@ def test_overlay_is_a_bgr_picture_of_the_crop_size(predictor, photos):
     assert hot.shape == (10, 10, 3) and hot[0, 0, 2] > cold[0, 0, 2], "JET: hot is red"
 
 
+@pytest.mark.slow  # a subprocess
 def test_cli_explain_writes_one_png_per_face_and_names_it_in_the_json(predictor, photos, tmp_path):
     run = save_run(tmp_path / "tiny", predictor.model, METADATA)
     odd = tmp_path / "in" / "my photo (1).png"

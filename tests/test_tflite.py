@@ -2,8 +2,8 @@
 
 import json
 import shutil
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -68,6 +68,7 @@ def test_one_interpreter_is_safe_across_threads_and_batch_sizes(exported):
         np.testing.assert_allclose(got, want, atol=1e-6)
 
 
+@pytest.mark.slow  # a subprocess
 def test_evaluate_cli_names_the_tflite_runtime(exported, tiny_zip):
     done = run_module("train", "evaluate", "--data", tiny_zip, "--model", exported / "model.int8.tflite")
     assert done.returncode == 0, done.stderr[-2000:]

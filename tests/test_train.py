@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from emotion_core.model import load_run
 from emotion_core.predict import Predictor
@@ -34,6 +35,7 @@ def test_predictor_loads_a_run_by_path(tiny_run):
     assert predictor.labels == ["angry", "happy", "sad", "neutral"]
 
 
+@pytest.mark.slow  # a subprocess
 def test_resume_continues_from_the_checkpoint(tiny_zip, tmp_path):
     run = tmp_path / "run"
     args = ["--data", str(tiny_zip), "--architecture", "tiny", "--epochs", "1", "--batch-size", "8", "--out", str(run)]
@@ -59,6 +61,7 @@ def test_resume_continues_from_the_checkpoint(tiny_zip, tmp_path):
     }
 
 
+@pytest.mark.slow  # a subprocess
 def test_fit_refuses_bad_settings_before_loading_anything(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "train", "fit", "--data", str(tmp_path / "nothing.zip"), "--epochs", "0"],

@@ -130,6 +130,7 @@ def run_video(*args) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # a subprocess
 def test_cli_writes_csv_annotated_copy_and_a_summary_line(clip, tiny_model, tmp_path):
     out, annotated = tmp_path / "results.csv", tmp_path / "annotated.mp4"
     done = run_video(clip, "--every", 4, "--out", out, "--annotated", annotated, "--model", tiny_model)
@@ -145,6 +146,7 @@ def test_cli_writes_csv_annotated_copy_and_a_summary_line(clip, tiny_model, tmp_
 
 
 @pytest.mark.parametrize("content", [b"this is a text file, not a video\n", b""], ids=["text", "empty"])
+@pytest.mark.slow  # a subprocess
 def test_cli_bad_file_is_one_line_and_exit_1(tmp_path, content):
     bad = tmp_path / "clip.mp4"
     bad.write_bytes(content)

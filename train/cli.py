@@ -8,10 +8,16 @@ import logging
 import sys
 from pathlib import Path
 
+from emotion_core.run_folder import CONFIG_FILE
+from emotion_core.settings import quiet_tensorflow
 from train.config import add_config_arguments, config_from_args
+
+PROGRESS_HANDLER = "train-progress"
 
 
 def cli(argv: list[str] | None = None) -> int:
+    """``python -m train`` and the ``emotion-train`` command: parse, run one subcommand, return the exit status."""
+    quiet_tensorflow()
     parser = argparse.ArgumentParser(prog="python -m train", description="Train and evaluate emotion models.")
     commands = parser.add_subparsers(dest="command", required=True)
     fit_parser = commands.add_parser("fit", help="train a model into a run folder")
@@ -46,6 +52,7 @@ def cli(argv: list[str] | None = None) -> int:
     _add_models_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    _progress_to_stdout()
 
     from emotion_core.errors import EmotionCoreError
 
@@ -65,15 +72,37 @@ def cli(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _progress_to_stdout() -> None:
+    """train.*'s INFO lines (epoch progress, loading, skipped files) as bare lines on stdout, flushed each.
+
+    The Train page shows them from train.log, so they carry no level or logger prefix; warnings still go to
+    stderr with one. Idempotent: calling cli() again in one process adds no second copy of each line.
+    """
+    progress = logging.getLogger("train")
+    if any(handler.get_name() == PROGRESS_HANDLER for handler in progress.handlers):
+        return
+    lines = logging.StreamHandler(sys.stdout)
+    lines.set_name(PROGRESS_HANDLER)
+    lines.setFormatter(logging.Formatter("%(message)s"))
+    lines.addFilter(lambda record: record.levelno < logging.WARNING)
+    problems = logging.StreamHandler(sys.stderr)
+    problems.setLevel(logging.WARNING)
+    problems.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    progress.setLevel(logging.INFO)
+    progress.addHandler(lines)
+    progress.addHandler(problems)
+    progress.propagate = False
+
+
 def _fit(args: argparse.Namespace) -> int:
     from train.config import TrainConfig
-    from train.fit import CONFIG, fit
+    from train.fit import fit
 
     if args.resume:
         run_dir = Path(args.resume)
-        if not (run_dir / CONFIG).is_file():
-            raise ValueError(f"{run_dir} has no {CONFIG}: not a run folder to resume")
-        config = TrainConfig(**json.loads((run_dir / CONFIG).read_text()))
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise ValueError(f"{run_dir} has no {CONFIG_FILE}: not a run folder to resume; start it afresh with fit")
+        config = TrainConfig(**json.loads((run_dir / CONFIG_FILE).read_text()))
         run_dir = fit(config, run_dir, resume=True)
     else:
         run_dir = fit(config_from_args(args))

@@ -102,14 +102,13 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError with a one-line reason, before anything is launched."""
+        from emotion_core.architectures import check_architecture
         from emotion_core.errors import EmotionCoreError
-        from emotion_core.model import ARCHITECTURES
         from emotion_core.photo_faces import FACE_MODES
 
         if not self.data:
             raise ValueError("--data is required")
-        if self.architecture not in ARCHITECTURES:
-            raise ValueError(f"unknown architecture '{self.architecture}'; choose {', '.join(ARCHITECTURES)}")
+        check_architecture(self.architecture)
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch size must be at least 1")
         if not 0 < self.learning_rate < 1:

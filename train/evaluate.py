@@ -83,7 +83,6 @@ def evaluate_with_predictions(
     return Evaluation(report, labels, loaded.refs, loaded.x, loaded.y, probabilities, choice)
 
 
-
 def format_report(report: dict[str, Any]) -> str:
     """Human-readable per-class table and confusion matrix (the JSON line follows it)."""
     runtime = report.get("runtime", "keras") + (f" {report['file']}" if "file" in report else "")

@@ -10,8 +10,9 @@ import numpy as np
 
 from emotion_core.datasets import open_dataset
 from emotion_core.errors import EmotionCoreError
-from emotion_core.explore import SAMPLE_DATA
+from emotion_core.paths import SAMPLE_DATA
 from emotion_core.registry import read_card, resolve_model
+from emotion_core.run_folder import CONFIG_FILE
 from emotion_core.tflite import CALIBRATION_IMAGES, export_run
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def calibration_faces(run_dir: Path, limit: int = CALIBRATION_IMAGES) -> tuple[n
 def _training_data(run_dir: Path) -> tuple[str, str]:
     """Dataset path and split the run trained on, from config.json or the metadata's training block."""
     try:
-        config = json.loads((run_dir / "config.json").read_text())
+        config = json.loads((run_dir / CONFIG_FILE).read_text())
     except (OSError, ValueError):
         config = dict(read_card(run_dir).training)
     return str(config.get("data") or ""), str(config.get("train_split") or "train")

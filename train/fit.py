@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -16,43 +17,47 @@ import numpy as np
 from emotion_core.card import ModelCard
 from emotion_core.datasets import Dataset, FaceChoice, Loaded, Sample, carve_split, open_dataset
 from emotion_core.evaluate import score
-from emotion_core.model import build_model, replace_atomically, save_run, write_json_atomic
+from emotion_core.files import replace_atomically, write_json_atomic
+from emotion_core.model import build_model, save_run
+from emotion_core.paths import runs_dir
 from emotion_core.photo_faces import CropCache, PhotoCropper
 from emotion_core.predict import Predictor
 from emotion_core.preprocess import PreprocessConfig
-from emotion_core.registry import runs_dir
+from emotion_core.run_folder import CHECKPOINT_FILE as CHECKPOINT
+from emotion_core.run_folder import CONFIG_FILE as CONFIG
+from emotion_core.run_folder import LOG_FILE as LOG
+from emotion_core.run_folder import STATE_FILE as STATE
+from emotion_core.run_folder import run_name
 from emotion_core.votes import Votes, read_votes
 from train.config import TrainConfig
 from train.finetune import initial_model
 
-CHECKPOINT = "checkpoint.keras"
+# Progress lines (one per epoch, loading, skipped files): the train CLI sends them to stdout unadorned, where the
+# Train page reads them from train.log. A library caller gets them through its own logging set-up.
+logger = logging.getLogger(__name__)
 
 
 class EmptySplitError(ValueError):
     """A split with no image that could be read (and, for photos, no face found)."""
 
-STATE = "state.json"
-LOG = "log.csv"
-CONFIG = "config.json"
-
 
 def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) -> Path:
     """Train per ``config`` into ``run_dir``; with ``resume`` continue from its last finished epoch."""
     config.validate()
-    run_dir = Path(run_dir or config.out or runs_dir() / f"{config.architecture}-{time.strftime('%Y%m%d-%H%M%S')}")
+    run_dir = Path(run_dir or config.out or runs_dir() / run_name(config.architecture))
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
 
     dataset = open_dataset(config.data)
     for ref, reason in dataset.rejected:  # listed nowhere else: malformed CSV rows, unsafe zip names
-        print(f"skipped {ref}: {reason}", flush=True)
+        logger.info(f"skipped {ref}: {reason}")
     if config.person_split:
         dataset = config.person_split.apply(dataset)
         counts = dataset.counts().sum()
-        print(f"split by person: {counts.get('train', 0)} train, {counts.get('test', 0)} test images", flush=True)
+        logger.info(f"split by person: {counts.get('train', 0)} train, {counts.get('test', 0)} test images")
     choice = dataset.choose_faces(config.faces, PreprocessConfig().size)
-    print(f"faces: {choice}", flush=True)
+    logger.info(f"faces: {choice}")
     cropper = PhotoCropper(PreprocessConfig(), cache=CropCache()) if choice.mode == "detect" else None
     labels = dataset.classes
     if config.init:
@@ -68,7 +73,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
         model = keras.models.load_model(run_dir / CHECKPOINT)
         start_epoch = json.loads((run_dir / STATE).read_text())["epoch"]
         trim_log(run_dir / LOG, start_epoch)
-        print(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}", flush=True)
+        logger.info(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}")
     else:
         model = initial if config.init else build_model(config.architecture, len(labels))
         model.compile(
@@ -154,7 +159,7 @@ def _split_samples(dataset: Dataset, config: TrainConfig) -> tuple[list[Sample],
         return train, []
     carved = carve_split(train, config.val_fraction, config.seed, config.val_split)
     val = [s for s in carved if s.split == config.val_split]
-    print(f"validation: {len(val)} images carved from '{config.train_split}' (seed {config.seed})", flush=True)
+    logger.info(f"validation: {len(val)} images carved from '{config.train_split}' (seed {config.seed})")
     return [s for s in carved if s.split != config.val_split], val
 
 
@@ -170,12 +175,12 @@ def _load_split(
     split = samples[0].split if samples else "?"
     if votes is not None:
         kept = [s for s in samples if votes.distribution(s.ref, labels) is not None]
-        print(f"votes: {len(samples) - len(kept)} of {len(samples)} {split} images have none, left out", flush=True)
+        logger.info(f"votes: {len(samples) - len(kept)} of {len(samples)} {split} images have none, left out")
         samples = kept
 
     def progress(done: int, total: int) -> None:
         if done == total or done % 5000 == 0:
-            print(f"loading {split}: {done}/{total} images", flush=True)
+            logger.info(f"loading {split}: {done}/{total} images")
 
     loaded = dataset.load_faces(samples, labels, cropper, progress)
     report_left_out(loaded, split)
@@ -183,7 +188,7 @@ def _load_split(
         raise EmptySplitError(f"split '{split}' of {dataset.source} has no readable images")
     targets = np.eye(len(labels), dtype=np.float32)[loaded.y]
     if votes is not None:
-        shares = np.stack([votes.distribution(ref, labels) for ref in loaded.refs])
+        shares = np.stack([d for ref in loaded.refs if (d := votes.distribution(ref, labels)) is not None])  # all
         targets = weight * shares + (1 - weight) * targets
     return loaded.x, loaded.y, targets
 
@@ -335,4 +340,4 @@ class EpochCheckpoint(keras.callbacks.Callback):
         seconds = time.monotonic() - self.started
         figures = " ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
         eta = seconds * (self.epochs - epoch - 1)
-        print(f"epoch {epoch + 1}/{self.epochs} {figures} {seconds:.0f}s eta {eta / 60:.1f}min", flush=True)
+        logger.info(f"epoch {epoch + 1}/{self.epochs} {figures} {seconds:.0f}s eta {eta / 60:.1f}min")

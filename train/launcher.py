@@ -24,18 +24,19 @@ import pandas as pd
 
 from emotion_core.access import check_data_path
 from emotion_core.datasets import open_dataset
-from emotion_core.errors import EmotionCoreError
-from emotion_core.registry import runs_dir
+from emotion_core.errors import EmotionCoreError, LaunchError
+from emotion_core.files import write_json_atomic
+from emotion_core.paths import runs_dir
+from emotion_core.run_folder import ACTIVE_FILE as ACTIVE
+from emotion_core.run_folder import CONFIG_FILE as CONFIG
+from emotion_core.run_folder import LOG_FILE as LOG
+from emotion_core.run_folder import OUTPUT_FILE as OUTPUT
+from emotion_core.run_folder import STATE_FILE as STATE
+from emotion_core.run_folder import new_run_dir
 from train.config import TrainConfig, config_to_argv
 
-ACTIVE = "active.json"  # in the runs folder: {run, pid, started, start_epoch} of the last launch
-OUTPUT = "train.log"  # in the run folder: the process's stdout and stderr
-STATE, LOG, CONFIG = "state.json", "log.csv", "config.json"  # written by train.fit
 REPO = Path(__file__).resolve().parent.parent  # cwd of the child, so ``-m train`` imports this checkout
-
-
-class LaunchError(ValueError):
-    """A run cannot start (bad config or data, or another run is going); the message says why."""
+__all__ = ["LaunchError", "RunStatus", "active_run", "cancel", "launch", "list_runs", "resume", "run_status"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def check_config(config: TrainConfig) -> None:
 def launch(config: TrainConfig) -> RunStatus:
     """Check ``config`` and start a new run in the background; LaunchError if invalid or a run is going."""
     check_config(config)
-    run_dir = _new_run_dir(config.architecture)
+    run_dir = new_run_dir(runs_dir(), config.architecture)
     config = replace(config, data=str(Path(config.data).resolve()), out=str(run_dir))
     return _start(run_dir, ["fit", *config_to_argv(config)], start_epoch=0, epochs=config.epochs)
 
@@ -181,8 +182,6 @@ def output_tail(run_dir: str | Path, lines: int = 20) -> str:
 
 
 def _start(run_dir: Path, argv: list[str], start_epoch: int, epochs: int) -> RunStatus:
-    from emotion_core.model import write_json_atomic  # imports Keras: paid on launch, not on every status refresh
-
     with _launch_lock():
         going = active_run()
         if going:
@@ -221,15 +220,6 @@ def _launch_lock() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _new_run_dir(architecture: str) -> Path:
-    stem = f"{architecture}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir, n = runs_dir() / stem, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = runs_dir() / f"{stem}-{n}"
-    return run_dir
 
 
 def _launch_record(run_dir: Path) -> dict:
@@ -287,8 +277,6 @@ def _leads_group(pid: int) -> bool:
 
 def _write_state(run_dir: Path, state: dict) -> None:
     """Only for a run cancelled before train.fit wrote its own state, so it does not read as 'failed'."""
-    from emotion_core.model import write_json_atomic
-
     write_json_atomic(run_dir / STATE, state)
 
 

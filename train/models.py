@@ -14,25 +14,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from emotion_core.errors import EmotionCoreError, ModelNotFoundError
-from emotion_core.registry import DEFAULT_NAME, list_models, model_summaries, read_metadata, runs_dir
+from emotion_core.errors import ModelActionError, ModelNotFoundError
+from emotion_core.files import write_json_atomic
+from emotion_core.registry import DEFAULT_NAME, SUMMARY_COLUMNS, list_models, model_summaries, read_metadata, runs_dir
+from emotion_core.run_folder import METADATA_FILE, MODEL_FILE, OUTPUT_FILE, STATE_FILE
 from train import launcher
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-class ModelActionError(EmotionCoreError):
-    """A rename or delete that must not happen (bad name, clash, the shipped model, a run in progress)."""
+__all__ = ["ModelActionError", "compare_models", "delete_model", "model_table", "rename_model"]
 
 
 def model_table() -> pd.DataFrame:
-    """One row per model: name, accuracy, created, architecture, labels and size on disk (MB)."""
-    rows = model_summaries()
-    folders = list_models()
-    for row in rows:
-        row["size_mb"] = round(_folder_bytes(folders[row["model"]]) / 2**20, 2)
-    columns = ["model", "accuracy", "created", "architecture", "classes", "size_mb", "problem"]
-    return pd.DataFrame(rows).reindex(columns=columns).dropna(axis=1, how="all")
+    """registry.model_summaries() as a frame: name, accuracy, created, architecture, classes, size on disk (MB)."""
+    return pd.DataFrame(model_summaries()).reindex(columns=SUMMARY_COLUMNS).dropna(axis=1, how="all")
 
 
 def rename_model(old: str, new: str) -> Path:
@@ -44,8 +38,6 @@ def rename_model(old: str, new: str) -> Path:
         raise ModelActionError(f"a model or run named '{new}' already exists; choose another name")
     target = folder.with_name(new)
     os.rename(folder, target)  # atomic within the runs folder: the model is listed under one name or the other
-    from emotion_core.model import METADATA_FILE, write_json_atomic
-
     metadata = read_metadata(target)
     write_json_atomic(target / METADATA_FILE, {**metadata, "name": new})
     return target
@@ -56,7 +48,7 @@ def delete_model(name: str) -> None:
     folder = _managed_folder(name)
     trash = runs_dir() / f".deleting-{name}-{uuid.uuid4().hex[:8]}"
     os.rename(folder, trash)
-    for marker in ("model.keras", launcher.STATE, launcher.OUTPUT):  # first: a half-removed folder is listed nowhere
+    for marker in (MODEL_FILE, STATE_FILE, OUTPUT_FILE):  # first: a half-removed folder is listed nowhere
         (trash / marker).unlink(missing_ok=True)
     shutil.rmtree(trash)
 
@@ -87,7 +79,3 @@ def _managed_folder(name: str) -> Path:
     if run.alive:
         raise ModelActionError(f"'{name}' is {run.status} (pid {run.pid}); cancel the run or wait for it to finish")
     return folder
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

@@ -1,0 +1,143 @@
+"""Structure that keeps the code cheap to read and to start: light modules stay TensorFlow-free, one owner per
+concept (run-folder layout, paths, errors, architecture names), and the installable package carries its model."""
+
+from __future__ import annotations
+
+import importlib.resources
+import subprocess
+import sys
+import time
+import tomllib
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pytest
+
+from emotion_core import errors, paths, run_folder
+from emotion_core.architectures import ARCHITECTURES, check_architecture
+from emotion_core.files import file_version, write_json_atomic
+from emotion_core.records import Face
+from tests.conftest import REPO
+
+# Modules a drawing helper, a page listing names, or a CLI's --help needs: none may pull in TensorFlow.
+LIGHT_MODULES = [
+    "emotion_core.architectures",
+    "emotion_core.draw",
+    "emotion_core.errors",
+    "emotion_core.faces",
+    "emotion_core.files",
+    "emotion_core.labels",
+    "emotion_core.paths",
+    "emotion_core.records",
+    "emotion_core.run_folder",
+    "emotion_core.settings",
+    "emotion_core.io",
+    "emotion_core.preprocess",
+    "emotion_core.views",
+    "emotion_core.registry",
+    "emotion_core.access",
+    "emotion_core.explore",
+    "emotion_core.datasets",
+    "emotion_core.photos",
+    "emotion_core.video",
+    "emotion_core.cli",
+    "train.config",
+    "train.launcher",
+    "train.models",
+    "train.cli",
+]
+
+CHECK_IMPORTS = """
+import importlib, sys
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+    heavy = [m for m in ("tensorflow", "keras") if m in sys.modules]
+    if heavy:
+        sys.exit(f"importing {name} loaded {', '.join(heavy)}")
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter: the test process has long since loaded TensorFlow
+def test_light_modules_import_no_tensorflow():
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK_IMPORTS, *LIGHT_MODULES], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]
+    assert time.monotonic() - started < 30  # TensorFlow alone takes several seconds; these take about one
+
+
+def test_face_is_still_importable_from_predict():
+    from emotion_core import predict
+
+    assert predict.Face is Face
+
+
+def test_face_row_is_the_flat_csv_shape():
+    face = Face((1, 2, 30, 40), {"happy": 0.75, "sad": 0.25})
+    assert face.to_row() == {"x": 1, "y": 2, "w": 30, "h": 40, "emotion": "happy", "happy": 0.75, "sad": 0.25}
+
+
+def test_architecture_names_match_the_builders():
+    from emotion_core.model import ARCHITECTURES as BUILDERS
+
+    assert tuple(BUILDERS) == ARCHITECTURES
+    with pytest.raises(errors.UnknownArchitectureError, match="choose one of vgg, tiny"):
+        check_architecture("resnet")
+
+
+def test_new_run_dirs_follow_the_naming_rule_and_never_clash(tmp_path):
+    first = run_folder.new_run_dir(tmp_path, "tiny")
+    first.mkdir()
+    second = run_folder.new_run_dir(tmp_path, "tiny")
+    assert first.name.startswith("tiny-") and len(first.name) == len("tiny-YYYYmmdd-HHMMSS")
+    assert second.name in {f"{first.name}-2", run_folder.run_name("tiny")}  # the clock may have ticked
+
+
+def test_a_model_folder_needs_both_files(tmp_path):
+    (tmp_path / run_folder.MODEL_FILE).write_bytes(b"stub")
+    assert not run_folder.is_model_folder(tmp_path)
+    write_json_atomic(tmp_path / run_folder.METADATA_FILE, {"labels": ["happy"]})
+    assert run_folder.is_model_folder(tmp_path)
+
+
+def test_file_version_changes_with_the_file_and_is_zero_when_missing(tmp_path):
+    path = tmp_path / "data.zip"
+    assert file_version(path) == 0.0
+    path.write_bytes(b"x")
+    assert file_version(path) == path.stat().st_mtime > 0
+
+
+def test_shared_data_lies_beside_the_repo():
+    assert paths.SHARED_DATA == REPO.parent / "shared" / "data"
+    assert paths.SAMPLE_DATA.is_dir()
+
+
+def test_every_error_type_derives_from_emotion_core_error():
+    from emotion_core import access
+    from train import launcher, models
+
+    for error in (access.DataPathNotAllowedError, launcher.LaunchError, models.ModelActionError):
+        assert error.__module__ == "emotion_core.errors" and issubclass(error, errors.EmotionCoreError)
+    defined = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
+    assert all(issubclass(error, errors.EmotionCoreError) for error in defined)
+
+
+def test_the_package_ships_the_default_model():
+    """pyproject's package-data glob covers every file of the shipped model, and the installed layout finds it."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["emotion_core"]
+    shipped = importlib.resources.files("emotion_core") / "models" / "default"
+    files = [Path(str(p)).relative_to(REPO / "emotion_core").as_posix() for p in shipped.iterdir()]
+    assert {"models/default/model.keras", "models/default/metadata.json"} <= set(files)
+    assert all(any(fnmatch(f, g) for g in globs) for f in files)
+    assert Path(str(shipped)) == paths.DEFAULT_MODEL_DIR
+
+
+def test_console_scripts_point_at_the_clis():
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    from emotion_core.cli import cli as emotion
+    from train.cli import cli as emotion_train
+
+    assert scripts == {"emotion": "emotion_core.cli:cli", "emotion-train": "train.cli:cli"}
+    assert callable(emotion) and callable(emotion_train)
