@@ -1,8 +1,8 @@
 """``python -m emotion_core batch INPUT... --out results.parquet|.csv [--every N] [--model M] [--engine local|ray]``.
 
 Progress bar on stderr, a summary line on stderr at the end and the summary as one JSON line on stdout.
-Exit 0 when the job finished (failed files are rows, not failures), 1 for bad arguments or output, 2 for a bad
-model or a missing Ray, 130 when interrupted (rerun the same command to resume).
+Exit 0 when the job finished (failed files are rows, not failures), 1 for bad arguments, output or model, 2 for a
+missing Ray, 130 when interrupted (rerun the same command to resume).
 """
 
 from __future__ import annotations
