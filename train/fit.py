@@ -20,6 +20,7 @@ from emotion_core.preprocess import PreprocessConfig
 from emotion_core.registry import runs_dir
 from emotion_core.votes import Votes, read_votes
 from train.config import TrainConfig
+from train.distribute import global_batch_size, strategy_for
 from train.finetune import initial_model
 
 CHECKPOINT = "checkpoint.keras"
@@ -33,6 +34,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     config.validate()
     run_dir = Path(run_dir or config.out or runs_dir() / f"{config.architecture}-{time.strftime('%Y%m%d-%H%M%S')}")
     run_dir.mkdir(parents=True, exist_ok=True)
+    strategy = strategy_for(config.distribute)  # first: the multi-worker strategy must start before other TF work
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
 
@@ -49,24 +51,27 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     val = _load_split(dataset, val_samples, labels, votes, config.votes_weight) if val_samples else None
 
     start_epoch = 0
-    if resume and (run_dir / CHECKPOINT).exists():
-        model = keras.models.load_model(run_dir / CHECKPOINT)
-        start_epoch = json.loads((run_dir / STATE).read_text())["epoch"]
-        trim_log(run_dir / LOG, start_epoch)
-        print(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}", flush=True)
-    else:
-        model = initial if config.init else build_model(config.architecture, len(labels))
-        model.compile(
-            optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-            metrics=["accuracy"],
-        )
-        (run_dir / LOG).unlink(missing_ok=True)
+    with strategy.scope():  # variables made here are mirrored on every replica
+        if resume and (run_dir / CHECKPOINT).exists():
+            model = keras.models.load_model(run_dir / CHECKPOINT)
+            start_epoch = json.loads((run_dir / STATE).read_text())["epoch"]
+            trim_log(run_dir / LOG, start_epoch)
+            print(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}", flush=True)
+        else:
+            model = initial if config.init else build_model(config.architecture, len(labels))
+            model.compile(
+                optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                metrics=["accuracy"],
+            )
+            (run_dir / LOG).unlink(missing_ok=True)
     write_json_atomic(run_dir / CONFIG, config.to_dict())
     _write_state(run_dir, "running", start_epoch, config.epochs)
 
-    train_data = _tf_dataset(x_train, t_train, config, training=True)
-    val_data = _tf_dataset(val[0], val[2], config, training=False) if val else None
+    # Per-replica batch size in, global batch out: each step feeds every replica config.batch_size images.
+    data_config = replace(config, batch_size=global_batch_size(config.batch_size, strategy))
+    train_data = _tf_dataset(x_train, t_train, data_config, training=True)
+    val_data = _tf_dataset(val[0], val[2], data_config, training=False) if val else None
     try:
         model.fit(
             train_data,
