@@ -67,14 +67,20 @@ def show_results(job: jobs.JobStatus) -> None:
     st.success(f"{job.name}: {job.done:,} images/frames, {job.faces:,} faces, {job.errors:,} errors.")
     counts = jobs.class_counts(rows)
     if len(counts):
-        chart = alt.Chart(counts).mark_bar().encode(x=alt.X("emotion:N", sort="-y"), y="faces:Q", tooltip=["emotion", "faces"])
+        chart = (
+            alt.Chart(counts)
+            .mark_bar()
+            .encode(x=alt.X("emotion:N", sort="-y"), y="faces:Q", tooltip=["emotion", "faces"])
+        )
         st.altair_chart(chart.properties(title="Faces per emotion", height=260), key="batch-classes")
     st.dataframe(rows.head(PREVIEW_ROWS), hide_index=True)
     if len(rows) > PREVIEW_ROWS:
         st.caption(f"First {PREVIEW_ROWS:,} of {len(rows):,} rows; the downloads hold them all.")
     left, right = st.columns(2)
     left.download_button("Download CSV", csv_bytes(rows), f"{job.name}.csv", "text/csv")
-    right.download_button("Download parquet", job.results.read_bytes(), f"{job.name}.parquet", "application/octet-stream")
+    right.download_button(
+        "Download parquet", job.results.read_bytes(), f"{job.name}.parquet", "application/octet-stream"
+    )
 
 
 def csv_bytes(rows: pd.DataFrame) -> bytes:
@@ -96,7 +102,9 @@ if not listed:
 names = [job.name for job in listed]
 chosen = st.session_state.get("batch_job") or names[0]
 statuses = {job.name: job.status for job in listed}
-name = st.selectbox("Job", names, index=names.index(chosen) if chosen in names else 0, format_func=lambda n: f"{n} ({statuses[n]})")
+name = st.selectbox(
+    "Job", names, index=names.index(chosen) if chosen in names else 0, format_func=lambda n: f"{n} ({statuses[n]})"
+)
 st.session_state.batch_job = name
 selected = next(job for job in listed if job.name == name)
 st.fragment(show_job, run_every=REFRESH_S if selected.alive else None)(str(selected.job_dir))

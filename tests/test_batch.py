@@ -54,7 +54,9 @@ def inputs(root: Path) -> tuple[str, ...]:
 
 def test_mixed_inputs_give_a_row_per_face_and_one_per_bad_file(mixed, random_tiny_run, tmp_path):
     out = tmp_path / "r.parquet"
-    summary = run_batch(BatchConfig(inputs(mixed), str(out), every=2, model=str(random_tiny_run), workers=2), quiet=True)
+    summary = run_batch(
+        BatchConfig(inputs(mixed), str(out), every=2, model=str(random_tiny_run), workers=2), quiet=True
+    )
     rows = pd.read_parquet(out)
     by_source = {Path(s.split("::")[-1]).name: group for s, group in rows.groupby("source")}
     errors = {name: g["error"].iloc[0] for name, g in by_source.items() if g["error"].notna().any()}
@@ -119,7 +121,9 @@ def test_bad_output_and_missing_input_are_one_line_errors(tmp_path, random_tiny_
         capture_output=True,
         text=True,
     )
-    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == ["error: --out must end with .parquet or .csv, not 'r.json'"]
+    assert bad.returncode == 1 and bad.stderr.strip().splitlines() == [
+        "error: --out must end with .parquet or .csv, not 'r.json'"
+    ]
     out = tmp_path / "r.parquet"
     run_batch(BatchConfig((str(tmp_path / "nope"),), str(out), model=str(random_tiny_run)), quiet=True)
     assert "no such file" in pd.read_parquet(out)["error"].iloc[0]
@@ -137,3 +141,12 @@ def test_ray_engine_gives_the_local_rows(mixed, random_tiny_run, tmp_path):
     assert summary.errors == 5
     pd.testing.assert_frame_equal(a.drop(columns=SCORES), b.drop(columns=SCORES))
     np.testing.assert_allclose(a[SCORES].to_numpy(float), b[SCORES].to_numpy(float), atol=1e-5)
+
+
+def test_without_ray_the_ray_engine_says_how_to_install(monkeypatch, tmp_path, capsys):
+    from emotion_core.cli import cli
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    assert cli(["batch", str(tmp_path), "--out", str(tmp_path / "r.parquet"), "--engine", "ray"]) == 2
+    assert "pip install -r requirements-ray.txt" in capsys.readouterr().err

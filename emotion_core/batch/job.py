@@ -258,7 +258,11 @@ def _classify_and_write(
         n = len(prepared.boxes)
         writer.add(unit_rows(prepared, scores[start : start + n], predictor.labels, model))
         start, faces, errors = start + n, faces + n, errors + (prepared.error is not None)
-    summary.units, summary.faces, summary.errors = summary.units + len(ready), summary.faces + faces, summary.errors + errors
+    summary.units, summary.faces, summary.errors = (
+        summary.units + len(ready),
+        summary.faces + faces,
+        summary.errors + errors,
+    )
     progress.update(len(ready), faces, errors)
     ready.clear()
 

@@ -182,7 +182,11 @@ def _run_pipeline(data: Any, config: BatchConfig, done: set[tuple[str, int]], pr
         units = len({(r["source"], r["frame"]) for r in records})
         faces = sum(r["face"] is not None for r in records)
         errors = sum(r["error"] is not None for r in records)
-        summary.units, summary.faces, summary.errors = summary.units + units, summary.faces + faces, summary.errors + errors
+        summary.units, summary.faces, summary.errors = (
+            summary.units + units,
+            summary.faces + faces,
+            summary.errors + errors,
+        )
         progress.update(units, faces, errors)
     if writer is not None:
         writer.finish()
