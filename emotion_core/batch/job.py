@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -206,13 +206,13 @@ def _box(found: Any) -> tuple[int, int, int, int]:
 def unit_rows(prepared: Prepared, scores: np.ndarray | None, labels: list[str], model: str) -> list[Row]:
     """A unit's rows: one per face, one without a face when none was found, or one error row."""
     unit = prepared.unit
-    base = {"source": unit.item.source, "model": model, "frame": unit.frame, "time_s": unit.time_s}
+    base = Row(unit.item.source, model, unit.frame, unit.time_s)
     if prepared.error is not None:
-        return [Row(**base, error=prepared.error)]
-    if not prepared.boxes:
-        return [Row(**base)]
+        return [replace(base, error=prepared.error)]
+    if not prepared.boxes or scores is None:
+        return [base]
     return [
-        Row(**base, face=i, box=box, scores=dict(zip(labels, map(float, p), strict=True)))
+        replace(base, face=i, box=box, scores=dict(zip(labels, map(float, p), strict=True)))
         for i, (box, p) in enumerate(zip(prepared.boxes, scores, strict=True))
     ]
 

@@ -57,7 +57,7 @@ class ReadDetect:
         self.every, self.done = every, {(s, f) for s, frames in done_frames.items() for f in frames}
 
     def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        item = Item(**{k: (v or None) if k in ("member", "error") else v for k, v in row.items()})
+        item = Item(row["source"], row["kind"], row["path"], row["member"] or None, row["error"] or None)
         return [_pack(self.preparer(unit)) for unit in iter_units([item], self.every, self.done)]
 
 
@@ -209,6 +209,7 @@ def _records(batch: pd.DataFrame) -> list[dict[str, Any]]:
     for row in batch.to_dict("records"):
         clean = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
         for column in ("frame", "face", "x", "y", "w", "h"):
-            clean[column] = None if clean[column] is None else int(clean[column])
+            value = clean[column]
+            clean[column] = None if value is None else int(value)
         records.append(clean)
     return records
