@@ -22,6 +22,7 @@ navigation = st.navigation(
         st.Page("pages/webcam.py", title="Live webcam", icon=":material/videocam:"),
         st.Page("pages/video.py", title="Video file", icon=":material/movie:"),
         st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/folder_open:"),
+        st.Page("pages/batch.py", title="Batch", icon=":material/dynamic_feed:"),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("pages/evaluate.py", title="Evaluate", icon=":material/analytics:"),
         st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),

@@ -36,12 +36,17 @@ def cli(argv: list[str] | None = None) -> int:
     predict.add_argument("--explain", metavar="OUTDIR", default=None, help="write a Grad-CAM overlay PNG per face here")
     _add_video_parser(commands)
     _add_serve_parser(commands)
+    _add_batch_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "video":
         return _video(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "batch":
+        from emotion_core.batch.cli import batch
+
+        return batch(args)
     return _predict(args.images, args.model, args.explain)
 
 
@@ -113,6 +118,12 @@ def _add_video_parser(commands: Any) -> None:
     video.add_argument("--out", metavar="CSV", default=None, help="write one row per face per analysed frame")
     video.add_argument("--annotated", metavar="MP4", default=None, help="write a copy with boxes and labels (mp4v)")
     video.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
+
+
+def _add_batch_parser(commands: Any) -> None:
+    from emotion_core.batch.cli import add_arguments
+
+    add_arguments(commands.add_parser("batch", help="one row per face over folders, zips, globs, images, videos"))
 
 
 def _video(args: argparse.Namespace) -> int:

@@ -116,6 +116,30 @@ def analyse_video(
         logger.warning("%s: decoding stopped at frame %d of %d (truncated file?)", path, done, info.frames)
 
 
+def iter_frames(path: str | Path, every: int = 1) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(frame index, time in s, BGR frame) for every ``every``-th frame, one frame in memory at a time.
+
+    For callers that classify frames themselves (batch jobs batch them across files); the capture is
+    released however the loop ends. A file with no decodable frame is an InvalidVideoError.
+    """
+    if every < 1:
+        raise ValueError(f"every must be 1 or more, not {every}")
+    capture, info = _open(path)
+    done = 0
+    try:
+        while True:
+            ok, frame = capture.read() if done % every == 0 else (capture.grab(), None)
+            if not ok:
+                break
+            if frame is not None:
+                yield done, done / info.fps, frame
+            done += 1
+    finally:
+        capture.release()
+    if done == 0:
+        raise InvalidVideoError(f"no frame could be decoded (empty or broken video): {path}")
+
+
 def _open(path: str | Path) -> tuple[cv2.VideoCapture, VideoInfo]:
     path = Path(path)
     if not path.is_file():

@@ -11,10 +11,19 @@ TIMEOUT = 60  # the first script run imports TensorFlow
 
 @pytest.mark.parametrize(
     "page",
-    ["pages/home.py", "pages/photo.py", "pages/dataset.py", "pages/train.py", "pages/evaluate.py", "pages/models.py"],
+    [
+        "pages/home.py",
+        "pages/photo.py",
+        "pages/dataset.py",
+        "pages/batch.py",
+        "pages/train.py",
+        "pages/evaluate.py",
+        "pages/models.py",
+    ],
 )
 def test_page_renders_without_exception(page, tmp_path, monkeypatch):
     monkeypatch.setenv("EMOTION_RUNS", str(tmp_path))
+    monkeypatch.setenv("EMOTION_BATCH_JOBS", str(tmp_path / "batch"))
     monkeypatch.delenv("EMOTION_DATA", raising=False)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page(page).run()

@@ -84,6 +84,13 @@ class TrainConfig:
         metadata={"help": "also average views zoomed out and in by this fraction, the training zoom range (0: none)"},
     )
     seed: int = field(default=1, metadata={"help": "random seed for shuffling and augmentation"})
+    distribute: str = field(
+        default="",
+        metadata={
+            "help": "'' one device; mirrored: all local GPUs (or logical CPUs); multiworker: the TF_CONFIG cluster. "
+            "--batch-size is then per replica"
+        },
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,6 +141,11 @@ class TrainConfig:
             raise ValueError("--split-by-person and --test-people go together")
         if self.precision not in ("float32", "mixed_bfloat16"):
             raise ValueError("precision must be float32 or mixed_bfloat16")
+        from train.distribute import check_distribute
+
+        check_distribute(self.distribute)
+        if self.distribute and self.init:
+            raise ValueError("--init builds its model outside the strategy; train it without --distribute")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:

@@ -30,6 +30,7 @@ from emotion_core.run_folder import STATE_FILE as STATE
 from emotion_core.run_folder import run_name
 from emotion_core.votes import Votes, read_votes
 from train.config import TrainConfig
+from train.distribute import global_batch_size, strategy_for
 from train.finetune import initial_model
 
 # Progress lines (one per epoch, loading, skipped files): the train CLI sends them to stdout unadorned, where the
@@ -46,6 +47,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     config.validate()
     run_dir = Path(run_dir or config.out or runs_dir() / run_name(config.architecture))
     run_dir.mkdir(parents=True, exist_ok=True)
+    strategy = strategy_for(config.distribute)  # first: the multi-worker strategy must start before other TF work
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
 
@@ -69,24 +71,27 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     val = _load_validation(dataset, val_samples, labels, votes, config.votes_weight, cropper)
 
     start_epoch = 0
-    if resume and (run_dir / CHECKPOINT).exists():
-        model = keras.models.load_model(run_dir / CHECKPOINT)
-        start_epoch = json.loads((run_dir / STATE).read_text())["epoch"]
-        trim_log(run_dir / LOG, start_epoch)
-        logger.info(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}")
-    else:
-        model = initial if config.init else build_model(config.architecture, len(labels))
-        model.compile(
-            optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-            metrics=["accuracy"],
-        )
-        (run_dir / LOG).unlink(missing_ok=True)
+    with strategy.scope():  # variables made here are mirrored on every replica
+        if resume and (run_dir / CHECKPOINT).exists():
+            model = keras.models.load_model(run_dir / CHECKPOINT)
+            start_epoch = json.loads((run_dir / STATE).read_text())["epoch"]
+            trim_log(run_dir / LOG, start_epoch)
+            logger.info(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}")
+        else:
+            model = initial if config.init else build_model(config.architecture, len(labels))
+            model.compile(
+                optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
+                loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                metrics=["accuracy"],
+            )
+            (run_dir / LOG).unlink(missing_ok=True)
     write_json_atomic(run_dir / CONFIG, config.to_dict())
     _write_state(run_dir, "running", start_epoch, config.epochs)
 
-    train_data = _tf_dataset(x_train, t_train, config, training=True)
-    val_data = _tf_dataset(val[0], val[2], config, training=False) if val else None
+    # Per-replica batch size in, global batch out: each step feeds every replica config.batch_size images.
+    data_config = replace(config, batch_size=global_batch_size(config.batch_size, strategy))
+    train_data = _tf_dataset(x_train, t_train, data_config, training=True)
+    val_data = _tf_dataset(val[0], val[2], data_config, training=False) if val else None
     try:
         model.fit(
             train_data,
@@ -202,20 +207,20 @@ def _load_validation(
     try:
         return _load_split(dataset, samples, *args)
     except EmptySplitError as error:
-        print(f"no validation: {error}", flush=True)
+        logger.info(f"no validation: {error}")
         return None
 
 
 def report_left_out(loaded: Loaded, split: str) -> None:
     """Print every image that did not become a training input (and photos with several faces), with why."""
     for ref, error in loaded.bad:
-        print(f"skipped {ref}: {error}", flush=True)
+        logger.info(f"skipped {ref}: {error}")
     for sample in loaded.no_face:
-        print(f"skipped {sample.ref}: no face found", flush=True)
+        logger.info(f"skipped {sample.ref}: no face found")
     for ref, count in loaded.several:
-        print(f"several faces: {ref} has {count}, the largest was used", flush=True)
+        logger.info(f"several faces: {ref} has {count}, the largest was used")
     if loaded.no_face or loaded.several:
-        print(f"{split}: {len(loaded.no_face)} photos without a face, {len(loaded.several)} with several", flush=True)
+        logger.info(f"{split}: {len(loaded.no_face)} photos without a face, {len(loaded.several)} with several")
 
 
 def _tf_dataset(x: np.ndarray, targets: np.ndarray, config: TrainConfig, training: bool) -> Any:

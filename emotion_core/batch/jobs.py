@@ -1,0 +1,213 @@
+"""Background batch jobs for the dashboard: start ``python -m emotion_core batch`` as its own process, read its
+progress back from files, one job at a time (the job uses every core, as training does).
+
+A job folder holds ``job.json`` (pid, inputs), ``progress.json`` (written by the job), ``batch.log`` (its
+console) and ``results.parquet``. The process lives in its own session, so it outlives Streamlit reruns.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from emotion_core.access import check_data_path
+from emotion_core.errors import EmotionCoreError
+
+REPO = Path(__file__).resolve().parents[2]
+JOB, PROGRESS, LOG, RESULTS = "job.json", "progress.json", "batch.log", "results.parquet"
+UPLOAD = "input.zip"  # an uploaded zip is stored under this fixed name, never under the name it came with
+
+
+class JobError(EmotionCoreError):
+    """A job cannot start (bad input, another job running); the message says why."""
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_dir: Path
+    status: str  # starting | running | finished | failed | interrupted
+    done: int = 0
+    total: int = 0
+    faces: int = 0
+    errors: int = 0
+    rate: float = 0.0
+    eta_s: float | None = None
+    pid: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self.job_dir.name
+
+    @property
+    def alive(self) -> bool:
+        return self.status in ("starting", "running")
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    @property
+    def results(self) -> Path:
+        return self.job_dir / RESULTS
+
+
+def jobs_dir() -> Path:
+    """$EMOTION_BATCH_JOBS, else batch_jobs/ beside the package (the repo root)."""
+    return Path(os.environ.get("EMOTION_BATCH_JOBS", REPO / "batch_jobs"))
+
+
+def start_folder_job(folder: str, model: str | None = None, every: int = 10) -> JobStatus:
+    """Start a job over a folder (or zip) path within the dashboard's allowed data roots."""
+    try:
+        check_data_path(folder)
+    except EmotionCoreError as error:
+        raise JobError(str(error)) from None
+    if not Path(folder).exists():
+        raise JobError(f"no such folder or zip: {folder}")
+    return _start(lambda job_dir: str(Path(folder).resolve()), model, every)
+
+
+def start_upload_job(data: bytes, model: str | None = None, every: int = 10) -> JobStatus:
+    """Start a job over an uploaded zip's bytes, stored in the job folder as input.zip."""
+    if not data:
+        raise JobError("the uploaded file is empty")
+
+    def store(job_dir: Path) -> str:
+        (job_dir / UPLOAD).write_bytes(data)
+        return str(job_dir / UPLOAD)
+
+    return _start(store, model, every)
+
+
+def _start(prepare_input: object, model: str | None, every: int) -> JobStatus:
+    with _lock():
+        going = active_job()
+        if going:
+            raise JobError(f"job '{going.name}' is {going.status}; wait for it to finish")
+        job_dir = _new_job_dir()
+        source = prepare_input(job_dir)  # type: ignore[operator]
+        command = [sys.executable, "-m", "emotion_core", "batch", source, "--out", str(job_dir / RESULTS)]
+        command += ["--every", str(every), "--progress-file", str(job_dir / PROGRESS)]
+        command += ["--model", model] if model and model != "default" else []
+        with open(job_dir / LOG, "ab") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # survives reruns and the app; its own group
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        record = {"pid": process.pid, "input": source, "model": model, "every": every, "started": time.time()}
+        (job_dir / JOB).write_text(json.dumps(record))
+    return job_status(job_dir)
+
+
+def job_status(job_dir: str | Path) -> JobStatus:
+    """What a job is doing, from its progress file and whether its process lives."""
+    job_dir = Path(job_dir)
+    job, progress = _read_json(job_dir / JOB), _read_json(job_dir / PROGRESS)
+    pid = job.get("pid")
+    alive = _alive(pid)
+    status = progress.get("status", "starting" if alive else "failed")
+    if status == "running" and not alive:
+        status = "interrupted"
+    if status == "finished" and not (job_dir / RESULTS).is_file():
+        status = "starting" if alive else "failed"  # progress closed, output not merged yet (or lost)
+    fields = {k: progress[k] for k in ("done", "total", "faces", "errors", "rate", "eta_s") if k in progress}
+    return JobStatus(job_dir, status, pid=pid, **fields)
+
+
+def list_jobs() -> list[JobStatus]:
+    """Every job, newest first."""
+    root = jobs_dir()
+    if not root.is_dir():
+        return []
+    folders = sorted((p for p in root.iterdir() if (p / JOB).is_file()), key=lambda p: p.name, reverse=True)
+    return [job_status(p) for p in folders]
+
+
+def active_job() -> JobStatus | None:
+    return next((job for job in list_jobs() if job.alive), None)
+
+
+def results(job: JobStatus) -> pd.DataFrame:
+    return pd.read_parquet(job.results)
+
+
+def class_counts(rows: pd.DataFrame) -> pd.DataFrame:
+    """Faces per emotion (rows without a face or with an error left out), for the distribution chart."""
+    faces = rows.dropna(subset=["emotion"])
+    counts = faces["emotion"].value_counts().rename_axis("emotion").reset_index(name="faces")
+    return counts.sort_values("faces", ascending=False, ignore_index=True)
+
+
+def log_tail(job: JobStatus, lines: int = 15) -> str:
+    """The end of the job's console (progress-bar redraws split into lines): where a failed job says why."""
+    try:
+        text = (job.job_dir / LOG).read_text(errors="replace").replace("\r", "\n")
+    except OSError:
+        return ""
+    return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
+
+
+def _new_job_dir() -> Path:
+    stem = f"job-{time.strftime('%Y%m%d-%H%M%S')}"
+    job_dir, n = jobs_dir() / stem, 1
+    while job_dir.exists():
+        n += 1
+        job_dir = jobs_dir() / f"{stem}-{n}"
+    job_dir.mkdir(parents=True)
+    return job_dir
+
+
+@contextmanager
+def _lock() -> Iterator[None]:
+    """Serialise check-then-start, so two sessions clicking at once cannot start two jobs."""
+    jobs_dir().mkdir(parents=True, exist_ok=True)
+    with open(jobs_dir() / ".start.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _alive(pid: object) -> bool:
+    """Whether ``pid`` still runs a batch job (reaping it if it is our finished child)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return b"batch" in cmdline  # a recycled pid running something else is not our job
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

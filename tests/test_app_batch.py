@@ -1,0 +1,84 @@
+"""Batch page and emotion_core.batch.jobs: a real background job over a tiny folder, one job at a time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion_core.batch import jobs
+from emotion_core.io import read_image
+from tests.conftest import jpeg_bytes, shared_photo
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "batch.py")
+
+
+@pytest.fixture
+def setting(tmp_path, monkeypatch, random_tiny_run):
+    """A jobs folder, a runs folder holding the tiny model as 'tiny', and a folder of three photos."""
+    monkeypatch.setenv("EMOTION_BATCH_JOBS", str(tmp_path / "jobs"))
+    monkeypatch.setenv("EMOTION_RUNS", str(tmp_path / "runs"))
+    shutil.copytree(random_tiny_run, tmp_path / "runs" / "tiny")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("01_happy.png", "02_sad.png", "03_normal.png"):
+        (folder / f"{name}.jpg").write_bytes(jpeg_bytes(read_image(shared_photo(name))))
+    (folder / "broken.jpg").write_bytes(b"not an image")
+    return folder
+
+
+def wait_for(job_dir: Path, timeout: float = 120) -> jobs.JobStatus:
+    deadline = time.monotonic() + timeout
+    while (status := jobs.job_status(job_dir)).alive and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return status
+
+
+def test_the_page_starts_a_job_then_shows_its_rows_chart_and_downloads(setting):
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.session_state["model_name"] = "tiny"
+    app.run()
+    assert not app.exception and "No batch jobs yet." in [i.value for i in app.info]
+    app.text_input[0].input(str(setting))
+    app.button[0].click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert app.success[0].value.startswith("Started job")
+    job = jobs.list_jobs()[0]
+    finished = wait_for(job.job_dir)
+    assert finished.status == "finished", jobs.log_tail(finished)
+    app.run()
+    assert not app.exception and not app.error
+    assert "4 images/frames, 3 faces, 1 errors" in app.success[-1].value
+    table = app.dataframe[0].value
+    assert len(table) == 4 and set(table["model"]) == {"tiny"}
+    assert table.loc[table["error"].notna(), "source"].str.endswith("broken.jpg").all()
+    assert sum(jobs.class_counts(table)["faces"]) == 3
+
+
+def test_a_second_job_is_refused_while_one_runs(setting):
+    job_dir = jobs.jobs_dir() / "job-fake"
+    job_dir.mkdir(parents=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "batch"])
+    try:
+        (job_dir / jobs.JOB).write_text(json.dumps({"pid": sleeper.pid}))
+        time.sleep(0.5)  # past fork and exec: its command line now says 'batch'
+        assert jobs.job_status(job_dir).status == "starting"
+        with pytest.raises(jobs.JobError, match="wait for it to finish"):
+            jobs.start_folder_job(str(setting))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert jobs.job_status(job_dir).status == "failed"
+
+
+def test_a_path_outside_the_data_roots_or_an_empty_upload_is_refused(setting):
+    with pytest.raises(jobs.JobError):
+        jobs.start_folder_job("/etc")
+    with pytest.raises(jobs.JobError, match="empty"):
+        jobs.start_upload_job(b"")
