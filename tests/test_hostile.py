@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import io
+import logging
 import struct
 import tomllib
 import zipfile
@@ -123,7 +124,7 @@ def hostile_images() -> dict[str, bytes]:
     }
 
 
-def test_a_dataset_with_broken_and_pixel_bomb_images_trains_and_evaluates_on_the_rest(tmp_path, capsys):
+def test_a_dataset_with_broken_and_pixel_bomb_images_trains_and_evaluates_on_the_rest(tmp_path, caplog):
     from train.config import TrainConfig
     from train.evaluate import evaluate
     from train.fit import fit
@@ -133,9 +134,10 @@ def test_a_dataset_with_broken_and_pixel_bomb_images_trains_and_evaluates_on_the
         files |= {f"{split}/sad/{name}": data for name, data in hostile_images().items()}
     path = write_zip(tmp_path / "hostile.zip", files)
 
+    caplog.set_level(logging.INFO, logger="train.fit")  # fit's progress lines (the CLI prints them)
     config = TrainConfig(data=str(path), architecture="tiny", epochs=1, batch_size=4, val_split="test")
     run = fit(config, tmp_path / "run")  # validating on test: fit reads (and reports) both splits
-    out = capsys.readouterr().out
+    out = caplog.text
     for split in ("train", "test"):
         for name in hostile_images():
             assert f"skipped {split}/sad/{name}: " in out

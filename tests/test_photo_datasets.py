@@ -1,6 +1,7 @@
 """Datasets of photos: faces found before training/evaluation, cached crops, no-face photos counted, person splits."""
 
 import json
+import logging
 
 import cv2
 import numpy as np
@@ -148,17 +149,18 @@ def test_evaluate_cli_on_held_out_people(photo_zip, tiny_run, tmp_path):
     assert "faces: detect (auto:" in done.stdout and "no face found in 1 photos" in done.stdout
 
 
-def test_fit_on_photos_detects_and_records_it(photo_zip, tmp_path, monkeypatch, capsys):
+def test_fit_on_photos_detects_and_records_it(photo_zip, tmp_path, monkeypatch, caplog):
     from train.config import TrainConfig
     from train.fit import fit
 
+    caplog.set_level(logging.INFO, logger="train.fit")  # fit's progress lines (the CLI prints them)
     monkeypatch.setenv("EMOTION_FACE_CACHE", str(tmp_path / "cache"))
     config = TrainConfig(
         data=str(photo_zip), architecture="tiny", epochs=1, batch_size=4, val_fraction=0,
         split_by_person=r"^(\d\d)_", test_people="01-03",
     )  # fmt: skip
     run = fit(config, tmp_path / "run")
-    out = capsys.readouterr().out
+    out = caplog.text
     assert "faces: detect (auto:" in out and f"skipped {BLANK}: no face found" in out
     metadata = json.loads((run / "metadata.json").read_text())
     assert metadata["preprocessing"]["faces"] == "detect" and metadata["training"]["train_images"] == 6
