@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-# aiortc's SRTP library (pylibsrtp) segfaults when first loaded after TensorFlow; the webcam AppTests load it in
-# this same process after other tests have loaded TensorFlow, so it is loaded here, before any test module.
-import streamlit_webrtc  # noqa: F401
+# First, before any test module can load TensorFlow: aiortc's SRTP library crashes the process when it loads
+# after TensorFlow (a BoringSSL/OpenSSL symbol clash, see the module), and the webcam tests load it here.
+import emotion_core.load_order  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
