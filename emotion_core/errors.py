@@ -17,7 +17,14 @@ class DatasetLayoutError(EmotionCoreError):
     """A dataset path is not laid out as <split>/<class>/<image> nor a fer2013.csv."""
 
 
-class ModelNotFoundError(EmotionCoreError):
+class ModelLoadError(EmotionCoreError):
+    """This model cannot be loaded: missing, or a truncated/invalid model file or metadata.json.
+
+    The one type the pages catch for "this model cannot be loaded"; the message says which file and why.
+    """
+
+
+class ModelNotFoundError(ModelLoadError):
     """No model under the given name or path; the message lists the available ones."""
 
 

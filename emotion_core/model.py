@@ -15,7 +15,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
-from emotion_core.errors import ModelNotFoundError  # noqa: E402
+from emotion_core.errors import ModelLoadError, ModelNotFoundError  # noqa: E402
 from emotion_core.preprocess import INPUT_SIZE  # noqa: E402
 
 MODEL_FILE = "model.keras"
@@ -101,9 +101,29 @@ def load_run(run_dir: str | Path) -> tuple[keras.Model, dict[str, Any]]:
     model_path, meta_path = run_dir / MODEL_FILE, run_dir / METADATA_FILE
     if not model_path.is_file() or not meta_path.is_file():
         raise ModelNotFoundError(f"{run_dir} is not a model folder (needs {MODEL_FILE} and {METADATA_FILE})")
-    metadata = json.loads(meta_path.read_text())
-    model = keras.models.load_model(model_path, compile=False)
+    metadata = read_metadata_file(meta_path)
+    try:
+        model = keras.models.load_model(model_path, compile=False)
+    except Exception as error:  # Keras raises ValueError, OSError, BadZipFile, KeyError... for a broken file
+        raise ModelLoadError(f"cannot load {model_path} ({first_line(error)}); retrain or restore it") from error
     return model, metadata
+
+
+def read_metadata_file(path: Path) -> dict[str, Any]:
+    """A metadata.json as a dict with its labels, or ModelLoadError saying what is wrong with it."""
+    try:
+        metadata = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ModelLoadError(f"cannot read {path} ({first_line(error)})") from error
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("labels"), list) or not metadata["labels"]:
+        raise ModelLoadError(f"{path} has no list of labels: not a model's metadata")
+    return metadata
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """An exception as one short line: library errors can span pages (Keras quotes whole configs)."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def replace_atomically(target: Path, write: Callable[[Path], Any]) -> None:

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from emotion_core.errors import ModelLoadError
 from emotion_core.faces import Box, FaceDetector
-from emotion_core.model import forward_function, load_run
+from emotion_core.model import first_line, forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch
 from emotion_core.registry import resolve_model
 from emotion_core.views import TestTimeViews
@@ -76,7 +77,10 @@ class Predictor:
         else:
             loaded, metadata = load_run(resolve_model(model))
             predictor = cls(loaded, metadata)
-        predictor.classify(np.zeros((1, predictor.input_size, predictor.input_size, 1), np.uint8))  # warm-up trace
+        try:  # the warm-up trace is also the check that the network fits what its metadata says
+            predictor.classify(np.zeros((1, predictor.input_size, predictor.input_size, 1), np.uint8))
+        except Exception as error:  # Keras, TensorFlow and LiteRT each have their own error types for a misfit
+            raise ModelLoadError(f"model '{model}' does not run on its own metadata ({first_line(error)})") from error
         return predictor
 
     @property

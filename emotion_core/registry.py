@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from emotion_core.errors import ModelNotFoundError
+from emotion_core.errors import ModelLoadError, ModelNotFoundError
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "models" / "default"
 DEFAULT_NAME = "default"
@@ -48,9 +48,12 @@ def read_metadata(name_or_path: str | Path | None = None) -> dict[str, Any]:
     """A model's metadata.json without loading the network: cheap enough for listings and the Home page."""
     path = resolve_model(name_or_path) / "metadata.json"
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise ModelNotFoundError(f"cannot read {path}: {error}") from None
+        metadata = json.loads(path.read_text())
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        raise ModelLoadError(f"cannot read {path}: {error}") from None
+    if not isinstance(metadata, dict):
+        raise ModelLoadError(f"{path} is not a JSON object: not a model's metadata")
+    return metadata
 
 
 def model_version(name_or_path: str | Path | None = None) -> float:
@@ -67,7 +70,7 @@ def model_summaries() -> list[dict[str, Any]]:
     for name in list_models():
         try:
             meta = read_metadata(name)
-        except ModelNotFoundError as error:
+        except ModelLoadError as error:
             rows.append({"model": name, "problem": str(error)})
             continue
         metrics = meta.get("metrics") or {}

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.errors import ModelNotFoundError
-from emotion_core.model import METADATA_FILE, load_run, replace_atomically, write_json_atomic
+from emotion_core.errors import ModelLoadError, ModelNotFoundError
+from emotion_core.model import METADATA_FILE, first_line, load_run, replace_atomically, write_json_atomic
 from emotion_core.registry import DEFAULT_NAME, read_metadata, resolve_model
 
 QUANTIZATIONS = ("none", "float16", "int8")
@@ -149,4 +149,8 @@ def load_tflite(name_or_path: str | Path | None) -> tuple[TFLiteModel, dict[str,
     """A TFLite model and the metadata of the run folder it was exported into."""
     path = tflite_path(name_or_path)
     metadata = read_metadata(path.parent)
-    return TFLiteModel(path), {**metadata, "runtime": "tflite", "file": path.name}
+    try:
+        lite = TFLiteModel(path)
+    except (ValueError, RuntimeError, OSError) as error:  # the interpreter's words for a truncated or foreign file
+        raise ModelLoadError(f"cannot load {path} ({first_line(error)}); export it again") from error
+    return lite, {**metadata, "runtime": "tflite", "file": path.name}

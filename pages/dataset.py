@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import DATA_KEY, data_picker, enter_through_app, get_dataset, model_picker
 from emotion_core.errors import EmotionCoreError
 from emotion_core.explore import (
     SAMPLE_DATA,
@@ -16,7 +17,6 @@ from emotion_core.explore import (
     sample_faces,
     store_upload,
 )
-from pages.common import DATA_KEY, data_picker, get_dataset, model_picker
 
 GRID_SIZE = 24
 
@@ -65,6 +65,7 @@ def show_unreadable(rows: list[tuple[str, str]], scanned: str) -> None:
         st.success(f"No unreadable files among {scanned}.")
 
 
+enter_through_app()
 model_picker()
 st.title("Dataset explorer")
 with st.expander("Where to get FER2013"):

@@ -4,11 +4,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import data_picker, enter_through_app, get_dataset, model_errors, model_picker
 from emotion_core.errors import EmotionCoreError
 from emotion_core.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
 from emotion_core.explore import SAMPLE_DATA, data_version
 from emotion_core.registry import model_version
-from pages.common import data_picker, get_dataset, model_picker
 from train.evaluate import evaluate_with_predictions
 
 GALLERY_SIZE = 24
@@ -38,6 +38,7 @@ def confusion_chart(frame: pd.DataFrame) -> alt.Chart:
     return (cells + text).properties(height=360)
 
 
+enter_through_app()
 model_name = model_picker()
 st.title("Evaluate")
 path = data_picker()
@@ -63,7 +64,7 @@ if st.session_state.get("evaluated") != key:
     st.stop()
 
 try:
-    with st.spinner(f"Classifying {split}…", show_time=True):
+    with model_errors(model_name), st.spinner(f"Classifying {split}…", show_time=True):
         report, mistakes = evaluation(*key)
 except (EmotionCoreError, ValueError, OSError) as error:
     st.error(f"Cannot evaluate: {error}")

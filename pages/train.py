@@ -4,9 +4,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import data_picker, enter_through_app, model_picker
 from emotion_core.model import ARCHITECTURES
 from emotion_core.registry import list_models
-from pages.common import data_picker, model_picker
 from train import launcher
 from train.config import TrainConfig
 
@@ -125,6 +125,7 @@ def show_outcome(run: launcher.RunStatus) -> None:
         st.rerun()
 
 
+enter_through_app()
 model_picker()
 st.title("Train")
 st.caption(

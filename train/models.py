@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emotion_core.errors import EmotionCoreError, ModelNotFoundError
+from emotion_core.errors import EmotionCoreError, ModelLoadError, ModelNotFoundError
 from emotion_core.registry import DEFAULT_NAME, list_models, model_summaries, read_metadata, runs_dir
 from train import launcher
 
@@ -33,7 +33,7 @@ def model_table() -> pd.DataFrame:
         row["size_mb"] = round(_folder_bytes(folders[row["model"]]) / 2**20, 2)
         try:
             row["classes"] = len(read_metadata(row["model"]).get("labels", []))
-        except ModelNotFoundError:
+        except ModelLoadError:
             row["classes"] = None
     columns = ["model", "accuracy", "created", "architecture", "classes", "size_mb", "problem"]
     return pd.DataFrame(rows).reindex(columns=columns).dropna(axis=1, how="all")
