@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from streamlit.runtime.pages_manager import PagesManager
 
 # First, before any test module can load TensorFlow: aiortc's SRTP library crashes the process when it loads
 # after TensorFlow (a BoringSSL/OpenSSL symbol clash, see the module), and the webcam tests load it here.
@@ -110,3 +111,17 @@ def runs(tmp_path, monkeypatch, tiny_run):
         shutil.copytree(tiny_run, root / name)
     monkeypatch.setenv("EMOTION_RUNS", str(root))
     return root
+
+
+@pytest.fixture(autouse=True)
+def app_entry_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest starts Streamlit's legacy pages/ mode afresh on every run(), so every page's enter_through_app()
+    would rerun each time and drop that run's clicks; a real server leaves the mode once, on its first run
+    (tests/test_browser.py checks that on a fresh server)."""
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

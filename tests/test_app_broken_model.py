@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 import pytest
 import streamlit_webrtc
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.errors import ModelLoadError
@@ -42,19 +41,6 @@ def break_copy(tiny_run: Path, root: Path, name: str) -> Path:
     elif name == "badlite":
         (run / "model.int8.tflite").write_bytes(b"\x00" * 64)
     return run
-
-
-@pytest.fixture(autouse=True)
-def app_entry_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each AppTest.run() starts Streamlit's legacy pages/ mode afresh, so enter_through_app() reruns every time,
-    which drops that run's button clicks; a real server leaves that mode once (tests/test_browser.py)."""
-    original = PagesManager.__init__
-
-    def init(self: PagesManager, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture
