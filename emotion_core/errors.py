@@ -17,16 +17,19 @@ class DatasetLayoutError(EmotionCoreError):
     """A dataset path is not laid out as <split>/<class>/<image> nor a fer2013.csv."""
 
 
-class ModelNotFoundError(EmotionCoreError):
+class ModelLoadError(EmotionCoreError):
+    """This model cannot be loaded: missing, or a truncated/invalid model file or metadata.json.
+
+    The one type the pages catch for "this model cannot be loaded"; the message says which file and why.
+    """
+
+
+class ModelNotFoundError(ModelLoadError):
     """No model under the given name or path; the message lists the available ones."""
 
 
 class InvalidVideoError(EmotionCoreError):
     """A video file is missing, empty, broken or in a format OpenCV's FFmpeg cannot read (or write)."""
-
-
-class ModelLoadError(EmotionCoreError):
-    """A model folder or file exists but cannot be used: a truncated model, unreadable or invalid metadata."""
 
 
 class DataPathNotAllowedError(EmotionCoreError):

@@ -114,12 +114,16 @@ def load_run(run_dir: str | Path) -> tuple[keras.Model, ModelCard]:
     card = read_card(run_dir)
     try:
         model = keras.models.load_model(model_path, compile=False)
-    except Exception as error:  # Keras raises ValueError, OSError, zipfile errors... for a damaged file
-        raise ModelLoadError(
-            f"cannot load {model_path}: {str(error).splitlines()[0] if str(error) else error!r}"
-        ) from None
+    except Exception as error:  # Keras raises ValueError, OSError, BadZipFile, KeyError... for a broken file
+        raise ModelLoadError(f"cannot load {model_path} ({first_line(error)}); retrain or restore it") from error
     if model.output_shape[-1] != len(card.labels):
         raise ModelLoadError(
             f"{model_path} has {model.output_shape[-1]} outputs but its metadata names {len(card.labels)} labels"
         )
     return model, card
+
+
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """An exception as one short line: library errors can span pages (Keras quotes whole configs)."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

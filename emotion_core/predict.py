@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from emotion_core.card import ModelCard
-from emotion_core.errors import EmotionCoreError
+from emotion_core.errors import EmotionCoreError, ModelLoadError
 from emotion_core.faces import Box, FaceDetector
-from emotion_core.model import forward_function, load_run
+from emotion_core.model import first_line, forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch, photo_to_inputs
 from emotion_core.records import Face
 from emotion_core.registry import resolve_model
@@ -65,7 +65,10 @@ class Predictor:
         else:
             loaded, card = load_run(resolve_model(model))
             predictor = cls(loaded, card)
-        predictor.classify(np.zeros((1, predictor.input_size, predictor.input_size, 1), np.uint8))  # warm-up trace
+        try:  # the warm-up trace is also the check that the network fits what its card says
+            predictor.classify(np.zeros((1, predictor.input_size, predictor.input_size, 1), np.uint8))
+        except Exception as error:  # Keras, TensorFlow and LiteRT each have their own error types for a misfit
+            raise ModelLoadError(f"model '{model}' does not run on its own metadata ({first_line(error)})") from error
         return predictor
 
     @property

@@ -20,7 +20,7 @@ import numpy as np
 from emotion_core.card import ModelCard
 from emotion_core.errors import ModelLoadError, ModelNotFoundError
 from emotion_core.files import replace_atomically, write_json_atomic
-from emotion_core.model import load_run
+from emotion_core.model import first_line, load_run
 from emotion_core.registry import DEFAULT_NAME, read_card, read_metadata, resolve_model
 from emotion_core.run_folder import METADATA_FILE
 
@@ -151,5 +151,5 @@ def load_tflite(name_or_path: str | Path | None) -> tuple[TFLiteModel, ModelCard
     card = read_card(path.parent)
     try:
         return TFLiteModel(path), card
-    except (ValueError, RuntimeError) as error:  # not a flatbuffer, truncated
-        raise ModelLoadError(f"cannot load {path}: {str(error).splitlines()[0]}") from None
+    except (ValueError, RuntimeError, OSError) as error:  # the interpreter's words for a truncated or foreign file
+        raise ModelLoadError(f"cannot load {path} ({first_line(error)}); export it again") from error

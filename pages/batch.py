@@ -4,8 +4,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import data_picker, enter_through_app, model_picker
 from emotion_core.batch import jobs
-from pages.common import data_picker, model_picker
 
 REFRESH_S = 2.0
 PREVIEW_ROWS = 1000
@@ -87,6 +87,7 @@ def csv_bytes(rows: pd.DataFrame) -> bytes:
     return rows.to_csv(index=False).encode()
 
 
+enter_through_app()
 model = model_picker()
 st.title("Batch")
 st.caption(

@@ -7,6 +7,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import (
+    DATA_KEY,
+    data_picker,
+    enter_through_app,
+    faces_picker,
+    get_cropper,
+    get_dataset,
+    model_picker,
+)
 from emotion_core.datasets import FaceChoice
 from emotion_core.errors import EmotionCoreError
 from emotion_core.explore import (
@@ -20,7 +29,6 @@ from emotion_core.explore import (
     side_by_side,
     store_upload,
 )
-from pages.common import DATA_KEY, data_picker, faces_picker, get_cropper, get_dataset, model_picker
 
 GRID_SIZE = 24
 PHOTO_GRID_SIZE = 8  # photo + crop pairs are wide, and each costs a detection (cached afterwards)
@@ -90,6 +98,7 @@ def show_no_face(files: list[str], several: list[tuple[str, int]], scanned: str)
         st.dataframe(pd.DataFrame(several, columns=["file", "faces"]), hide_index=True)
 
 
+enter_through_app()
 model_picker()
 st.title("Dataset explorer")
 with st.expander("Where to get FER2013"):

@@ -4,11 +4,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import data_picker, dataset_or_stop, enter_through_app, faces_picker, model_errors, model_picker
 from emotion_core.errors import EmotionCoreError
 from emotion_core.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
 from emotion_core.explore import SAMPLE_DATA, data_version
 from emotion_core.registry import model_version
-from pages.common import data_picker, dataset_or_stop, faces_picker, model_picker
 from train.evaluate import evaluate_with_predictions
 
 GALLERY_SIZE = 24
@@ -41,6 +41,7 @@ def confusion_chart(frame: pd.DataFrame) -> alt.Chart:
     return (cells + text).properties(height=360)
 
 
+enter_through_app()
 model_name = model_picker()
 st.title("Evaluate")
 path = data_picker()
@@ -65,7 +66,7 @@ if st.session_state.get("evaluated") != key:
     st.stop()
 
 try:
-    with st.spinner(f"Classifying {split}…", show_time=True):
+    with model_errors(model_name), st.spinner(f"Classifying {split}…", show_time=True):
         report, mistakes = evaluation(*key)
 except (EmotionCoreError, ValueError, OSError) as error:
     st.error(f"Cannot evaluate: {error}")

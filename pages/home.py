@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from emotion_core.errors import EmotionCoreError
+from dashboard.common import enter_through_app, model_errors, model_picker
 from emotion_core.evaluate import per_class_frame
 from emotion_core.registry import model_summaries, read_card
-from pages.common import model_picker
 
+enter_through_app()
 model_name = model_picker()
 
 st.title("Facial emotion recognition")
@@ -29,11 +29,8 @@ The model picker in the sidebar applies to every page.
 )
 
 st.header(f"Active model: {model_name}")
-try:
+with model_errors(model_name):
     card = read_card(model_name)
-except EmotionCoreError as error:
-    st.error(str(error))
-    st.stop()
 
 metrics, training = card.metrics, card.training
 left, middle, right = st.columns(3)

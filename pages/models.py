@@ -4,10 +4,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import (
+    MODEL_KEY,
+    data_picker,
+    dataset_or_stop,
+    enter_through_app,
+    get_predictor,
+    model_errors,
+    model_picker,
+)
 from emotion_core.errors import EmotionCoreError
 from emotion_core.explore import data_version
 from emotion_core.registry import DEFAULT_NAME, list_models, model_version
-from pages.common import MODEL_KEY, data_picker, dataset_or_stop, get_predictor, model_picker
 from train import models
 
 NOTICE_KEY = "models_notice"
@@ -90,7 +98,10 @@ def compare_section(names: list[str]) -> None:
         return
     stamps = tuple(model_version(name) for name in chosen)
     try:
-        with st.spinner(f"Classifying {split} with {len(chosen)} models…", show_time=True):
+        with (
+            model_errors(", ".join(chosen)),
+            st.spinner(f"Classifying {split} with {len(chosen)} models…", show_time=True),
+        ):
             frame = comparison(tuple(chosen), stamps, path, data_version(path), split)
     except (EmotionCoreError, ValueError, OSError) as error:
         st.error(f"Cannot compare: {error}")
@@ -101,6 +112,7 @@ def compare_section(names: list[str]) -> None:
     st.dataframe(frame.pivot(index="class", columns="model", values="f1").loc[frame["class"].unique(), chosen])
 
 
+enter_through_app()
 model_picker()
 st.title("Models")
 if NOTICE_KEY in st.session_state:

@@ -4,13 +4,12 @@ import altair as alt
 import numpy as np
 import streamlit as st
 
-from emotion_core.errors import EmotionCoreError
+from dashboard.common import enter_through_app, load_predictor, model_picker
 from emotion_core.explain import explain_faces
 from emotion_core.io import decode_image
 from emotion_core.photos import PhotoResult, analyse_photo, face_scores, results_csv, results_json
 from emotion_core.predict import Face, Predictor
 from emotion_core.registry import model_version
-from pages.common import get_predictor, model_picker
 
 IMAGE_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "bmp"]
 
@@ -62,6 +61,7 @@ def show_result(position: int, result: PhotoResult, overlays: list[np.ndarray] |
             details.dataframe(face_scores(face).style.format({"probability": "{:.1%}"}), hide_index=True)
 
 
+enter_through_app()
 model_name = model_picker()
 st.title("Photo")
 st.caption("Upload one or more photos, or take a snapshot. Files are read by their content, whatever their extension.")
@@ -76,12 +76,8 @@ if not files:
     st.info("Add a photo to begin.")
     st.stop()
 
-try:
-    predictor = get_predictor(model_name)
-    version = model_version(model_name)
-except (EmotionCoreError, OSError, ValueError) as error:
-    st.error(f"Cannot load model '{model_name}': {error}")
-    st.stop()
+predictor = load_predictor(model_name)
+version = model_version(model_name)
 
 with st.spinner(f"Looking for faces in {len(files)} photo(s)…"):
     results = [analyse(model_name, version, name, data, predictor) for name, data in files]

@@ -1,18 +1,30 @@
 """Train: configure and launch a background training run, then watch, cancel or resume it."""
 
+from dataclasses import dataclass
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard.common import data_picker, enter_through_app, faces_picker, model_picker
 from emotion_core.architectures import ARCHITECTURES
 from emotion_core.registry import list_models
-from pages.common import data_picker, faces_picker, model_picker
 from train import launcher
 from train.config import TrainConfig
 
 REFRESH_S = 2.0
+LAUNCH_KEY = "launch_notice"
+ALIVE_KEY = "runs_alive"
 DEFAULTS = TrainConfig()
 NO_INIT = "none (fresh weights)"
+
+
+@dataclass(frozen=True)
+class LaunchNotice:
+    """Why the last Start did not start; ``blocked``: because another run was going at the time."""
+
+    message: str
+    blocked: bool
 
 
 def curve_chart(log: pd.DataFrame, metric: str) -> alt.Chart:
@@ -79,9 +91,43 @@ def format_eta(seconds: float | None) -> str:
     return f"ETA {minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"ETA {minutes}m {secs:02d}s"
 
 
-def show_run(run_dir: str) -> None:
-    """Progress, curves and controls of one run; reruns itself every few seconds while the run is alive."""
-    run = launcher.run_status(run_dir)
+def runs_section() -> None:
+    """The run picker and the chosen run, redrawn every few seconds while any run is alive.
+
+    The picker's statuses and a "run is going" launch error live in here, not in the page around it, so a
+    run that ends updates them at the next tick instead of leaving "(starting)" until a reload.
+    """
+    runs = launcher.list_runs()
+    show_launch_error(any(run.alive for run in runs))
+    if not runs:
+        st.info("No runs yet.")
+        return
+    names = [run.name for run in runs]
+    statuses = {run.name: run.status for run in runs}
+    chosen = st.session_state.get("watched_run")
+    if chosen not in names:
+        chosen = next((run.name for run in runs if run.alive), names[0])
+    name = st.selectbox("Run", names, index=names.index(chosen), format_func=lambda n: f"{n} ({statuses[n]})")
+    st.session_state.watched_run = name
+    show_run(next(run for run in runs if run.name == name))
+    alive = any(run.alive for run in runs)
+    if st.session_state.get(ALIVE_KEY) and not alive:
+        st.session_state[ALIVE_KEY] = False
+        st.rerun()  # the last run ended: refresh the whole page once (the model picker gains the new model)
+    st.session_state[ALIVE_KEY] = alive
+
+
+def show_launch_error(any_alive: bool) -> None:
+    """The last launch's error; one that said another run was going is dropped once no run is alive."""
+    notice: LaunchNotice | None = st.session_state.get(LAUNCH_KEY)
+    if notice is not None and notice.blocked and not any_alive:
+        st.session_state.pop(LAUNCH_KEY)
+    elif notice is not None:
+        st.error(notice.message)
+
+
+def show_run(run: launcher.RunStatus) -> None:
+    """Progress, curves and controls of one run."""
     if run.alive:
         st.progress(
             run.epoch / max(run.epochs, 1),
@@ -99,10 +145,6 @@ def show_run(run_dir: str) -> None:
         loss, accuracy = st.columns(2)
         loss.altair_chart(curve_chart(log, "loss"), key="curve-loss")
         accuracy.altair_chart(curve_chart(log, "accuracy"), key="curve-accuracy")
-    if st.session_state.get("watched_alive") and not run.alive:
-        st.session_state.watched_alive = False
-        st.rerun()  # finished or died: refresh the whole page (form, model picker) once
-    st.session_state.watched_alive = run.alive
 
 
 def show_outcome(run: launcher.RunStatus) -> None:
@@ -128,6 +170,7 @@ def show_outcome(run: launcher.RunStatus) -> None:
         st.rerun()
 
 
+enter_through_app()
 model_picker()
 st.title("Train")
 st.caption(
@@ -139,24 +182,11 @@ if config is not None:
     try:
         started = launcher.launch(config)
     except launcher.LaunchError as error:
-        st.error(str(error))
+        st.session_state[LAUNCH_KEY] = LaunchNotice(str(error), blocked=launcher.active_run() is not None)
     else:
+        st.session_state.pop(LAUNCH_KEY, None)
         st.success(f"Started run '{started.name}' (pid {started.pid}).")
         st.session_state.watched_run = started.name
 
-runs = launcher.list_runs()
-if not runs:
-    st.info("No runs yet.")
-    st.stop()
-
 st.subheader("Runs")
-active = launcher.active_run()
-names = [run.name for run in runs]
-chosen = st.session_state.get("watched_run") or (active.name if active else names[0])
-statuses = {run.name: run.status for run in runs}
-name = st.selectbox(
-    "Run", names, index=names.index(chosen) if chosen in names else 0, format_func=lambda n: f"{n} ({statuses[n]})"
-)
-st.session_state.watched_run = name
-selected = next(run for run in runs if run.name == name)
-st.fragment(show_run, run_every=REFRESH_S if selected.alive else None)(str(selected.run_dir))
+st.fragment(runs_section, run_every=REFRESH_S if launcher.active_run() else None)()

@@ -13,10 +13,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
+from dashboard.common import enter_through_app, load_predictor, model_picker
 from emotion_core.draw import chart_colours
 from emotion_core.errors import EmotionCoreError
+from emotion_core.predict import Predictor
 from emotion_core.video import SegmentSummary, analyse_video, probe, results_csv, timeline_rows
-from pages.common import get_predictor, model_picker
 
 VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v", "mpg", "mpeg"]
 RESULT_KEY = "video_result"
@@ -40,13 +41,12 @@ def save_upload(upload: UploadedFile) -> Path:
     return target
 
 
-def analyse(model_name: str, upload: UploadedFile, every: int, annotate: bool, key: tuple) -> None:
+def analyse(predictor: Predictor, upload: UploadedFile, every: int, annotate: bool, key: tuple) -> None:
     """Run the clip through the model with a progress bar, keeping results in session state as they come.
 
     A click on Cancel reruns the script, which interrupts it at the next progress update; ``closing``
     then closes the generator, which releases the clip and finishes the annotated file.
     """
-    predictor = get_predictor(model_name)
     previous = st.session_state.pop(RESULT_KEY, None)
     if previous is not None and previous["annotated"] is not None:
         previous["annotated"].unlink(missing_ok=True)
@@ -127,6 +127,7 @@ def show_results(held: dict, segment_s: float) -> None:
         )
 
 
+enter_through_app()
 model_name = model_picker()
 st.title("Video file")
 st.caption("Upload a clip: faces and emotions on every Nth frame, over time and per segment. Read by content.")
@@ -143,8 +144,9 @@ if upload is None:
 key = (upload.file_id, model_name, every, annotate)
 held = st.session_state.get(RESULT_KEY)
 if st.button("Analyse", type="primary"):
+    predictor = load_predictor(model_name)
     try:
-        analyse(model_name, upload, every, annotate, key)
+        analyse(predictor, upload, every, annotate, key)
     except (EmotionCoreError, OSError, ValueError) as error:
         st.error(f"Cannot analyse `{upload.name}`: {error}")
         st.stop()

@@ -16,12 +16,11 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import webrtc_streamer
 
+from dashboard.common import enter_through_app, load_predictor, model_errors, model_picker
 from emotion_core.draw import chart_colours
-from emotion_core.errors import EmotionCoreError
 from emotion_core.live import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
 from emotion_core.recording import Recording
 from emotion_core.tflite import live_model
-from pages.common import get_predictor, model_picker
 
 ICE_ENV = "EMOTION_ICE_SERVERS"
 POLL_S = 0.5  # how often the page redraws labels and chart; the video itself is not slowed by it
@@ -58,11 +57,9 @@ def session_processor(model_name: str, config: LiveConfig) -> LiveProcessor:
     key = (model_name, config)
     held = st.session_state.get("live_processor")
     if held is None or held[0] != key:
-        try:
-            predictor = get_predictor(live_model(model_name))
-        except EmotionCoreError as error:
-            st.error(str(error))
-            st.stop()
+        with model_errors(model_name):
+            live = live_model(model_name)  # resolves the name: an unknown one is a ModelNotFoundError
+        predictor = load_predictor(live)
         held = (key, LiveProcessor(predictor, config))
         st.session_state["live_processor"] = held
     return held[1]
@@ -125,6 +122,7 @@ def show_recording(recording: Recording | None) -> None:
     st.download_button("Save recording", recording.to_csv(), "webcam_recording.csv", "text/csv", on_click="ignore")
 
 
+enter_through_app()
 st.title("Live webcam")
 model_name = model_picker()
 with st.sidebar.expander("Live settings"):

@@ -13,11 +13,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from streamlit.runtime.pages_manager import PagesManager
 
-# aiortc's SRTP library (pylibsrtp) segfaults when first loaded after TensorFlow; the webcam AppTests load it in
-# this same process after other tests have loaded TensorFlow, so it is loaded here, before any test module.
-import streamlit_webrtc  # noqa: F401
-
+# First, before any test module can load TensorFlow: aiortc's SRTP library crashes the process when it loads
+# after TensorFlow (a BoringSSL/OpenSSL symbol clash, see the module), and the webcam tests load it here.
+import emotion_core.load_order  # noqa: F401
 from emotion_core import paths
 from emotion_core.settings import quiet_tensorflow
 
@@ -124,3 +124,17 @@ def random_tiny_run(tmp_path_factory) -> Path:
 
     metadata = {"labels": list(EMOTIONS), "input_size": 48, "architecture": "tiny"}
     return save_run(tmp_path_factory.mktemp("runs") / "tiny-random", build_model("tiny", len(EMOTIONS)), metadata)
+
+
+@pytest.fixture(autouse=True)
+def app_entry_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest starts Streamlit's legacy pages/ mode afresh on every run(), so every page's enter_through_app()
+    would rerun each time and drop that run's clicks; a real server leaves the mode once, on its first run
+    (tests/test_browser.py checks that on a fresh server)."""
+    original = PagesManager.__init__
+
+    def init(self: PagesManager, *args, **kwargs) -> None:
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

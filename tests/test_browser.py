@@ -37,6 +37,10 @@ FACE_LABEL = re.compile(rf"Person \d+: ({'|'.join(EMOTIONS)}) \d+ %")
 WEBRTC_IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
 SCRIPT_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PAGES = {"home": "", "photo": "photo", "dataset": "dataset", "train": "train", "evaluate": "evaluate"}
+NAV_LINK = '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]'
+APP_PAGES = [
+    "Home / model", "Photo", "Live webcam", "Video file", "Dataset explorer", "Batch", "Train", "Evaluate", "Models",
+]  # fmt: skip
 
 if not CHROMIUM.is_file():
     pytest.skip(f"{CHROMIUM} missing: apt-get install chromium chromium-driver", allow_module_level=True)
@@ -101,15 +105,9 @@ def streamlit_server(runs: Path, log_name: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def app_url(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A server whose home page has run once, so st.navigation has replaced the legacy pages/ routing.
-
-    An empty runs folder means only the shipped model is listed.
-    """
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A running server; an empty runs folder means only the shipped model is listed."""
     with streamlit_server(tmp_path_factory.mktemp("runs"), "streamlit.log") as url:
-        page = browser.new_page()
-        open_page(page, url, "")
-        page.close()
         yield url
 
 
@@ -222,16 +220,35 @@ def test_webcam_page_labels_the_fake_camera_face(page: Page, app_url: str) -> No
     page.get_by_role("button", name="Save recording").wait_for(timeout=30_000)  # the stream's rows, after STOP
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Streamlit runs pages/*.py in its legacy multipage mode until some session has run app.py: "
-    "a deep link as the first visit after a restart gets the pages/ folder's navigation (app, common, ...) and "
-    "skips app.py. Fix: rename pages/ (e.g. app_pages/); then drop this mark.",
-)
-def test_deep_link_as_first_visit_gets_the_app_navigation(browser: Browser, tmp_path: Path) -> None:
-    with streamlit_server(tmp_path, "streamlit-deep-link.log") as url:
-        page = browser.new_page()
-        open_page(page, url, "dataset")
-        navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
-        page.close()
-    assert "Dataset explorer" in navigation and "common" not in navigation
+def health(url: str) -> bytes:
+    """The server's health answer; an error (not an assertion) when nothing listens any more."""
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as response:
+        return response.read()
+
+
+def sidebar_pages(page: Page) -> list[str]:
+    page.locator(NAV_LINK).first.wait_for()
+    # Each link reads "<material icon name>\n\n<title>"; the title is the last line.
+    return [text.strip().splitlines()[-1] for text in page.locator(NAV_LINK).all_inner_texts()]
+
+
+def test_any_visit_order_keeps_the_server_alive_and_the_app_navigation(browser: Browser, tmp_path: Path) -> None:
+    """A fresh server, a deep link first (a bookmark after a restart), then the pages that used to kill it.
+
+    Before: /photo first got Streamlit's file-based list (app, common, ...); then / killed the server (SIGSEGV:
+    pylibsrtp loaded after TensorFlow, see emotion_core/load_order.py).
+    """
+    with streamlit_server(tmp_path, "streamlit-visit-order.log") as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        for path in ("photo", "", "webcam", "train"):
+            open_page(page, url, path)
+            if path == "webcam":
+                page.wait_for_selector(WEBRTC_IFRAME)
+                start_stream(page)
+                page.frame_locator(WEBRTC_IFRAME).get_by_role("button", name=re.compile("^stop$", re.I)).click()
+            assert health(url) == b"ok", f"server unhealthy after /{path}"
+            assert sidebar_pages(page) == APP_PAGES, f"sidebar after /{path}"
+            assert page.locator('[data-testid="stException"]').count() == 0, f"/{path} shows an exception"
+        context.close()

@@ -1,12 +1,17 @@
-"""What every page shares: the model picker and the cached Predictor. UI glue only."""
+"""What every page shares: the entry check, the model picker and the cached Predictor. UI glue only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from emotion_core.access import check_data_path
 from emotion_core.datasets import Dataset, open_dataset
-from emotion_core.errors import EmotionCoreError
+from emotion_core.errors import EmotionCoreError, ModelLoadError
 from emotion_core.files import file_version
 from emotion_core.paths import default_data_path
 from emotion_core.photo_faces import FACE_MODES, CropCache, PhotoCropper
@@ -22,6 +27,35 @@ FACES_HELP = (
 )
 
 
+def enter_through_app() -> None:
+    """First line of every page: make sure this run went through app.py (page config, logging, navigation).
+
+    Streamlit 1.67 runs an app that has a ``pages/`` folder in its legacy file-based mode until some session's
+    app.py has called ``st.navigation`` (``PagesManager.uses_pages_directory``, process-wide, set from the folder's
+    existence when the first session starts). So a deep link such as /photo opened first after a restart runs
+    pages/photo.py alone, under a sidebar listing the folder's files. Clearing the flag (what ``st.navigation``
+    itself does) and rerunning makes this and every later run start at app.py, whose navigation routes the same
+    URL to this page. Reported upstream as streamlit/streamlit#10276's "pages folder + MPAv2" deep-link case.
+    """
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+@contextmanager
+def model_errors(model_name: str) -> Iterator[None]:
+    """Show a model that cannot be loaded as one line and stop the script; the sidebar stays usable."""
+    try:
+        yield
+    except ModelLoadError as error:
+        stop_on_model_error(model_name, error)
+
+
+def stop_on_model_error(model_name: str, error: ModelLoadError) -> NoReturn:
+    st.error(f"Cannot load model '{model_name}': {error}")
+    st.stop()
+
+
 @st.cache_resource(max_entries=4, show_spinner="Loading model…")
 def get_predictor(model_name: str) -> Predictor:
     """One warm Predictor per model, shared by all sessions (it serialises model calls itself).
@@ -29,6 +63,14 @@ def get_predictor(model_name: str) -> Predictor:
     max_entries bounds memory when users switch between many trained models.
     """
     return Predictor.load(model_name)
+
+
+def load_predictor(model_name: str) -> Predictor:
+    """The cached Predictor, or a one-line error and a stopped script for a missing or broken model."""
+    try:
+        return get_predictor(model_name)
+    except ModelLoadError as error:
+        stop_on_model_error(model_name, error)
 
 
 def model_picker() -> str:
