@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from emotion_core.faces import Box, FaceDetector
+from emotion_core.faces import Box, Detection, FaceDetector
 from emotion_core.model import forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch
 from emotion_core.registry import resolve_model
@@ -23,6 +23,9 @@ RUNTIMES = ("keras", "tflite")
 class Face:
     box: Box
     scores: dict[str, float]
+    # What the detector found (eyes included), so a later crop (explain's overlay) matches the model's; None for a
+    # bare box. Not part of the JSON contract.
+    detection: Detection | None = field(default=None, compare=False, repr=False)
 
     @property
     def emotion(self) -> str:
@@ -89,8 +92,8 @@ class Predictor:
 
     @property
     def preprocess_config(self) -> PreprocessConfig:
-        margin = self.metadata.get("preprocessing", {}).get("margin", PreprocessConfig.margin)
-        return PreprocessConfig(margin=margin, size=self.input_size)
+        """The model's crop settings (margin, eye framing); older metadata without the framing keeps the defaults."""
+        return PreprocessConfig.from_metadata(self.metadata.get("preprocessing", {}), self.input_size)
 
     def classify(self, faces: np.ndarray, views: TestTimeViews | None = None) -> np.ndarray:
         """Probabilities (n, classes) for a uint8 batch of model inputs, every view in one model call.
@@ -107,14 +110,25 @@ class Predictor:
             probabilities = self.forward(batch)
         return views.average(probabilities, len(faces))
 
-    def predict_boxes(self, image: np.ndarray, boxes: list[Box], views: TestTimeViews | None = None) -> list[Face]:
-        """Classify given boxes (e.g. tracked from an earlier frame) in one batch."""
-        probabilities = self.classify(faces_to_batch(image, boxes, self.preprocess_config), views)
+    def predict_boxes(
+        self, image: np.ndarray, faces: Sequence[Detection | Box], views: TestTimeViews | None = None
+    ) -> list[Face]:
+        """Classify given detections or bare boxes (e.g. tracked from an earlier frame) in one batch.
+
+        Detections with eyes are cropped aligned; bare boxes get the box crop.
+        """
+        probabilities = self.classify(faces_to_batch(image, faces, self.preprocess_config), views)
         return [
-            Face(box, dict(zip(self.labels, map(float, p), strict=True)))
-            for box, p in zip(boxes, probabilities, strict=True)
+            _face(face, dict(zip(self.labels, map(float, p), strict=True)))
+            for face, p in zip(faces, probabilities, strict=True)
         ]
 
     def predict(self, image: np.ndarray) -> list[Face]:
         """Detect every face in a BGR (or grey) image and classify them all, largest face first."""
         return self.predict_boxes(image, self.detector.detect(image))
+
+
+def _face(found: Detection | Box, scores: dict[str, float]) -> Face:
+    if isinstance(found, Detection):
+        return Face(found.box, scores, found)
+    return Face(found, scores)

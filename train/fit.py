@@ -232,7 +232,7 @@ def _metadata(run_dir: Path, config: TrainConfig, labels: list[str], metrics: di
         "labels": labels,
         "input_size": PreprocessConfig().size,
         "color": "grey",
-        "preprocessing": {"margin": PreprocessConfig().margin, "scaling": "x/255 inside the model"},
+        "preprocessing": {**PreprocessConfig().to_metadata(), "scaling": "x/255 inside the model"},
         "inference": config.views.to_metadata(),
         "architecture": config.architecture,
         "training": {**config.to_dict(), "train_images": n_train},
