@@ -123,11 +123,11 @@ def main() -> None:
     cv2.setNumThreads(1)
     photos = [read_image(p) for p in sorted(Path(args.faces).glob("*.png"))]
     tcfe = Path(args.tcfe)
+    only = set(args.only.split(",")) if args.only else None
     results = {}
     for backend in args.backends.split(","):
         detector = FaceDetector(DetectorConfig(backend=backend))
         started = time.perf_counter()
-        only = set(args.only.split(",")) if args.only else None
         table = score(detector, lambda: ((v, c) for v, c in yale_cases(photos, args.canvas) if not only or v in only))
         if tcfe.is_file() and (not only or "TCFE" in only):
             table.update(score(detector, lambda: tcfe_cases(tcfe)))
