@@ -117,6 +117,7 @@ class DetectorConfig:
     # angle, up to ``refine_steps`` times, each halving the error; the view is at most ``refine_side`` px.
     refine_from: float = 3.0
     refine_steps: int = 4
+    refine_steps_fast: int = 1  # the webcam's one-pass detection: one re-read keeps it within its frame budget
     refine_side: int = 240
     # Haar only: pyramid step, hits per face, smallest face as a fraction of the shorter side.
     scale_factor: float = 1.1
@@ -147,7 +148,8 @@ class FaceDetector:
     def detect(self, image: np.ndarray, detect_width: int | None = None, second_pass: bool = True) -> list[Detection]:
         """Every face in a BGR, BGRA or grey image, largest first, in the image's pixels.
 
-        ``second_pass=False`` (the webcam) skips the tiled search for small faces in big images.
+        ``second_pass=False`` (the webcam's fast settings) skips the tiled search for small faces in big images and
+        re-reads a tilted face's eyes only ``refine_steps_fast`` times.
         """
         if image.ndim < 2 or min(image.shape[:2]) < MIN_SIDE:
             return []
@@ -158,7 +160,8 @@ class FaceDetector:
         found = [d.scaled(1 / scale) for d in found]
         if second_pass and scale < 1 and (not found or max(bgr.shape[:2]) >= self.config.fine_from):
             found = _merge(found, self._tiled(bgr), self.config.same_face_overlap)
-        found = [self._refined(bgr, d) for d in found]
+        steps = self.config.refine_steps if second_pass else self.config.refine_steps_fast
+        found = [self._refined(bgr, d, steps) for d in found]
         return sorted(found, key=lambda d: d.area, reverse=True)
 
     def boxes(self, image: np.ndarray, detect_width: int | None = None, second_pass: bool = True) -> list[Box]:
@@ -170,9 +173,9 @@ class FaceDetector:
             found = self._backend(image)
         return [d for d in found if d.confidence >= self.config.min_confidence]
 
-    def _refined(self, bgr: np.ndarray, detection: Detection) -> Detection:
+    def _refined(self, bgr: np.ndarray, detection: Detection, steps: int) -> Detection:
         """``detection`` with its eyes re-read on a view turned upright by their angle (tilted faces only)."""
-        for _ in range(self.config.refine_steps):
+        for _ in range(steps):
             angle = eye_angle(detection)
             if angle is None or abs(angle) < self.config.refine_from:
                 break
