@@ -44,8 +44,7 @@ def test_detects_on_640x480_webcam_sized_frame(face_photos):
     detector.detect(frame)
     started = time.perf_counter()
     boxes = detector.boxes(frame)
-    # Sanity bound only (the 2 CPUs are shared with training and other runs); speed lives in benchmarks/.
-    assert len(boxes) == 1 and time.perf_counter() - started < 60
+    assert len(boxes) == 1 and time.perf_counter() - started < 5  # sanity bound only; speed lives in benchmarks/
     x, y, w, h = boxes[0]
     assert 160 <= x + w / 2 <= 480 and 100 <= y + h / 2 <= 343
 
