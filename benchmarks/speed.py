@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from timing import median_ms  # noqa: E402
 from webcam_fps import FACES, WARM_UP, run, stream  # noqa: E402
 
+from emotion_core.faces import DetectorConfig, FaceDetector  # noqa: E402
 from emotion_core.live import LiveConfig, LiveProcessor  # noqa: E402
 from emotion_core.predict import Predictor  # noqa: E402
 from emotion_core.preprocess import faces_to_batch  # noqa: E402
@@ -46,9 +47,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="registered name or run folder (default: the shipped model)")
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--detector", default=DetectorConfig.backend, help="face detector backend (haar: the old one)")
     args = parser.parse_args()
 
     predictor = Predictor.load(live_model(args.model))  # what the webcam page runs
+    predictor.detector = FaceDetector(DetectorConfig(backend=args.detector))
     frames = stream(FACES / "01_happy.png", args.frames + WARM_UP)
     frame = frames[0].copy()
     boxes = predictor.detector.detect(frame)
@@ -64,6 +67,9 @@ def main() -> None:
         "faces_per_s_photo_views": round(256 / (median_ms(lambda: predictor.classify(batch), 5) / 1000), 1),
         "single_face_ms": round(median_ms(lambda: predictor.classify(batch[:1], live_views), 100), 2),
         "detector_ms": round(median_ms(lambda: predictor.detector.detect(frame), 50), 2),
+        "webcam_detector_ms": round(
+            median_ms(lambda: predictor.detector.detect(frame, LiveConfig.detect_width, False), 50), 2
+        ),
     }
     baseline, note = fer_baseline_fps(frame, 100)
     figures["baseline_pipeline_fps"] = round(baseline, 1) if baseline else None
@@ -71,7 +77,7 @@ def main() -> None:
         figures["ratio_to_baseline"] = round(figures["pipeline_fps"] / baseline, 2)
 
     model = predictor.card.name or args.model or "default"
-    print(f"model {model}: webcam {live_views}, photos {predictor.views}; baseline: {note}")
+    print(f"detector {args.detector}; model {model}: webcam {live_views}, photos {predictor.views}; baseline: {note}")
     print("\n| figure | value |\n|---|---|")
     for key, value in figures.items():
         print(f"| {key} | {value} |")

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from emotion_core.faces import to_grey
 from emotion_core.predict import Face, Predictor
-from emotion_core.preprocess import face_crop, faces_to_batch
+from emotion_core.preprocess import aligned_crop, faces_to_batch
 
 # The heat-map holds 48x48 detail: a bigger picture of a face in a 40 MP photo adds memory (the Photo page caches
 # overlays), not information.
@@ -90,9 +90,9 @@ def explain_faces(
         return []
     explainer = explainer or Explainer(predictor.model)
     config = predictor.preprocess_config
-    boxes = [face.box for face in faces]
-    maps = explainer.heatmaps(faces_to_batch(image, boxes, config), [predictor.labels.index(f.emotion) for f in faces])
-    return [overlay(_at_most(face_crop(image, box, config.margin)), m) for box, m in zip(boxes, maps, strict=True)]
+    found = [face.detection or face.box for face in faces]
+    maps = explainer.heatmaps(faces_to_batch(image, found, config), [predictor.labels.index(f.emotion) for f in faces])
+    return [overlay(_at_most(aligned_crop(image, f, config)), m) for f, m in zip(found, maps, strict=True)]
 
 
 def _at_most(crop: np.ndarray, side: int = OVERLAY_MAX_SIDE) -> np.ndarray:

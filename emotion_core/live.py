@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from emotion_core.draw import draw_faces
-from emotion_core.faces import Box
+from emotion_core.faces import Box, Detection
 from emotion_core.predict import Face, Predictor
 from emotion_core.tracking import Tracker, TrackerConfig, person_label
 from emotion_core.tracking import iou as iou  # re-exported: callers imported it from here
@@ -98,7 +98,7 @@ class LiveProcessor:
         self.results: queue.Queue[LiveResult] = queue.Queue(maxsize=self.config.queue_size)
         self.dropped = 0  # records discarded because the page read too slowly
         self._lock = threading.Lock()
-        self._boxes: list[Box] = []
+        self._boxes: list[Detection] = []
         self._tracker = Tracker(self.config.tracker)
         self._since_detect = 0
         self._shape: tuple[int, ...] | None = None
@@ -138,11 +138,14 @@ class LiveProcessor:
             except queue.Empty:
                 return taken
 
-    def _boxes_for(self, frame: np.ndarray) -> list[Box]:
-        """Detect every ``detect_every`` frames; sooner when no face is tracked or the frame size changed."""
+    def _boxes_for(self, frame: np.ndarray) -> list[Detection]:
+        """Detect every ``detect_every`` frames; sooner when no face is tracked or the frame size changed.
+
+        The webcam's fast settings: a small detection width and no second (small-face) pass.
+        """
         stale = self._since_detect + 1 >= self.config.detect_every
         if stale or not self._boxes or frame.shape != self._shape:
-            self._boxes = self.predictor.detector.detect(frame, self.config.detect_width)
+            self._boxes = self.predictor.detector.detect(frame, self.config.detect_width, second_pass=False)
             self._shape = frame.shape
             self._since_detect = 0
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ import numpy as np
 
 from emotion_core.card import ModelCard
 from emotion_core.errors import EmotionCoreError, ModelLoadError
-from emotion_core.faces import Box, FaceDetector
+from emotion_core.faces import Box, Detection, FaceDetector
 from emotion_core.model import first_line, forward_function, load_run
 from emotion_core.preprocess import PreprocessConfig, faces_to_batch, photo_to_inputs
 from emotion_core.records import Face
@@ -104,19 +104,24 @@ class Predictor:
         chunks = [self.classify(faces[i : i + batch_size]) for i in range(0, len(faces), batch_size)]
         return np.concatenate(chunks) if chunks else np.empty((0, len(self.labels)), np.float32)
 
-    def predict_boxes(self, image: np.ndarray, boxes: list[Box], views: TestTimeViews | None = None) -> list[Face]:
-        """Classify given boxes (e.g. tracked from an earlier frame) in one batch."""
-        return self._faces(boxes, self.classify(faces_to_batch(image, boxes, self.preprocess_config), views))
+    def predict_boxes(
+        self, image: np.ndarray, faces: Sequence[Detection | Box], views: TestTimeViews | None = None
+    ) -> list[Face]:
+        """Classify given detections or bare boxes (e.g. tracked from an earlier frame) in one batch.
+
+        Detections with eyes are cropped aligned; bare boxes get the box crop.
+        """
+        return self._faces(faces, self.classify(faces_to_batch(image, faces, self.preprocess_config), views))
 
     def predict(self, image: np.ndarray) -> list[Face]:
         """Detect every face in a BGR (or grey) image and classify them all, largest face first."""
-        boxes, batch = photo_to_inputs(image, self.detector, self.preprocess_config)
-        return self._faces(boxes, self.classify(batch))
+        found, batch = photo_to_inputs(image, self.detector, self.preprocess_config)
+        return self._faces(found, self.classify(batch))
 
-    def _faces(self, boxes: list[Box], probabilities: np.ndarray) -> list[Face]:
+    def _faces(self, found: Sequence[Detection | Box], probabilities: np.ndarray) -> list[Face]:
         return [
-            Face(box, dict(zip(self.labels, map(float, p), strict=True)))
-            for box, p in zip(boxes, probabilities, strict=True)
+            _face(face, dict(zip(self.labels, map(float, p), strict=True)))
+            for face, p in zip(found, probabilities, strict=True)
         ]
 
 
@@ -139,3 +144,9 @@ def image_record(
     except Exception as error:  # noqa: BLE001 - reported as this input's answer, never a traceback
         return {"image": name, "error": " ".join(f"unexpected {type(error).__name__}: {error}".split())}
     return record
+
+
+def _face(found: Detection | Box, scores: dict[str, float]) -> Face:
+    if isinstance(found, Detection):
+        return Face(found.box, scores, found)
+    return Face(found, scores)

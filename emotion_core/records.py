@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from emotion_core.faces import Box
+from emotion_core.faces import Box, Detection
 
 BOX_COLUMNS = ("x", "y", "w", "h")
 
@@ -16,6 +16,9 @@ class Face:
 
     box: Box
     scores: dict[str, float]
+    # What the detector found (eyes included), so a later crop (explain's overlay) matches the model's; None for a
+    # bare box. Not part of the JSON contract.
+    detection: Detection | None = field(default=None, compare=False, repr=False)
 
     @property
     def emotion(self) -> str:

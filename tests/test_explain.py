@@ -20,7 +20,7 @@ from emotion_core.io import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.model import build_model, save_run
 from emotion_core.predict import Predictor
-from emotion_core.preprocess import faces_to_batch
+from emotion_core.preprocess import aligned_crop, faces_to_batch
 from tests.conftest import REPO, shared_photo
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -75,7 +75,7 @@ def test_overlay_is_a_bgr_picture_of_the_crop_size(predictor, photos):
     image = read_image(photos[0])
     faces = predictor.predict(image)
     [picture] = explain_faces(predictor, image, faces)
-    side = int(round(max(faces[0].box[2:]) * 1.2))
+    side = aligned_crop(image, faces[0].detection or faces[0].box, predictor.preprocess_config).shape[0]
     assert picture.dtype == np.uint8 and picture.shape[2] == 3 and abs(picture.shape[0] - side) <= 1
     hot = overlay(np.full((10, 10), 128, np.uint8), np.ones((48, 48), np.float32))
     cold = overlay(np.full((10, 10), 128, np.uint8), np.zeros((48, 48), np.float32))

@@ -45,9 +45,9 @@ class CountingDetector(FaceDetector):
         super().__init__()
         self.calls = 0
 
-    def detect(self, image: np.ndarray, detect_width: int | None = None) -> list:
+    def detect(self, image: np.ndarray, detect_width: int | None = None, second_pass: bool = True) -> list:
         self.calls += 1
-        return super().detect(image, detect_width)
+        return super().detect(image, detect_width, second_pass)
 
 
 def scripted_predictor(*outputs: dict[str, float], inference: dict | None = None) -> Predictor:
