@@ -41,8 +41,8 @@ TCFE = SHARED_DATA / "tcfe" / "tcfe.zip"
 
 
 def test_real_photos_keep_their_measured_level(shipped):
-    """Every 8th TCFE photo (122 of 974, all 7 classes): the full photo path. Measured 0.76 (93/122) at shipping; the bound
-    leaves room for a few photos of numeric noise, not for a model or crop that generalises worse."""
+    """Every 8th TCFE photo (122 of 974, all 7 classes) through the full photo path, against ACCURACY_FLOOR:
+    room for a few photos of numeric noise, not for a model or crop that generalises worse."""
     if not TCFE.is_file():
         pytest.skip(f"{TCFE} not present")
     with zipfile.ZipFile(TCFE) as archive:
