@@ -49,3 +49,10 @@ def test_class_weights_reweigh_and_renormalise():
     out = card.calibrate(np.array([[0.5, 0.5], [0.9, 0.1]]))
     np.testing.assert_allclose(out, [[0.25, 0.75], [0.75, 0.25]])
     assert ModelCard.from_metadata(card.to_metadata()).class_weights == (1.0, 3.0)
+
+
+def test_prior_weights_invert_the_training_balance():
+    from train.fit import prior_weights
+
+    weights = prior_weights(np.array([0, 0, 0, 0, 1, 2, 2]), 4)
+    assert weights == (1.0, 4.0, 2.0, 4.0)  # an absent class is weighted as a single image

@@ -53,6 +53,13 @@ class TrainConfig:
     test_people: str = field(
         default="", metadata={"help": "with --split-by-person: the people held out as 'test', e.g. 21-30 or 3,7,12-15"}
     )
+    prior_correction: bool = field(
+        default=False,
+        metadata={
+            "help": "save class weights that divide the model's scores by the training labels' class frequencies "
+            "(logit adjustment: rare classes such as disgust are named on balanced real photos)"
+        },
+    )
     train_split: str = field(default="train", metadata={"help": "split to train on"})
     val_split: str = field(
         default="val",

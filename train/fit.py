@@ -67,7 +67,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
         config = replace(config, architecture=architecture)  # the weights decide it, not the default flag
     votes = read_votes(config.votes) if config.votes else None
     train_samples, val_samples = _split_samples(dataset, config)
-    x_train, _, t_train = _load_split(dataset, train_samples, labels, votes, config.votes_weight, cropper)
+    x_train, y_train, t_train = _load_split(dataset, train_samples, labels, votes, config.votes_weight, cropper)
     val = _load_validation(dataset, val_samples, labels, votes, config.votes_weight, cropper)
 
     start_epoch = 0
@@ -115,6 +115,8 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
 
     inference = _float32_copy(model, config.architecture, len(labels))
     card = _card(run_dir, config, labels, len(x_train), choice)
+    if config.prior_correction:
+        card = replace(card, class_weights=prior_weights(y_train, len(labels)))
     if val:
         predicted = Predictor(inference, card).classify_all(val[0]).argmax(axis=1)
         card = replace(card, metrics=score(val[1], predicted, labels))
@@ -302,6 +304,17 @@ def _float32_copy(model: Any, architecture: str, num_classes: int) -> Any:
     inference = build_model(architecture, num_classes)
     inference.set_weights(model.get_weights())
     return inference
+
+
+def prior_weights(y: np.ndarray, num_classes: int) -> tuple[float, ...]:
+    """1 / each class's share of the training labels, the most common class at 1 (logit adjustment).
+
+    A network's scores carry the training set's class balance (FER2013: 1.5 % disgust); dividing by it asks
+    "which class is this face most like" instead of "which class is most common", what a balanced photo set needs.
+    """
+    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
+    weights = counts.max() / np.maximum(counts, 1)
+    return tuple(round(float(w), 4) for w in weights)
 
 
 def _card(run_dir: Path, config: TrainConfig, labels: list[str], n_train: int, faces: FaceChoice) -> ModelCard:
