@@ -8,7 +8,7 @@ know are kept in ``extra`` and written back unchanged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,7 +56,7 @@ class ModelCard:
         if weights is not None and (len(weights) != len(labels) or min(weights) <= 0):
             raise ModelLoadError(f"{source}: 'class_weights' needs one positive weight per label")
         try:
-            preprocess = _preprocess(metadata.get("preprocessing") or {}, size)
+            preprocess = PreprocessConfig.from_metadata(metadata.get("preprocessing") or {}, size)
             views = TestTimeViews.of(dict(metadata))
         except (TypeError, ValueError) as error:
             raise ModelLoadError(f"{source}: invalid preprocessing or inference settings ({error})") from None
@@ -79,7 +79,7 @@ class ModelCard:
 
     def to_metadata(self) -> dict[str, Any]:
         """The metadata.json form: ``from_metadata(card.to_metadata()) == card``."""
-        preprocessing = {f.name: getattr(self.preprocess, f.name) for f in fields(self.preprocess) if f.name != "size"}
+        preprocessing = self.preprocess.to_metadata()
         preprocessing["faces"] = self.faces
         inference: dict[str, Any] = self.views.to_metadata()
         if self.class_weights is not None:
@@ -105,9 +105,3 @@ class ModelCard:
             return probabilities
         weighted = probabilities * np.asarray(self.class_weights, probabilities.dtype)
         return weighted / weighted.sum(axis=1, keepdims=True)
-
-
-def _preprocess(preprocessing: Mapping[str, Any], size: int) -> PreprocessConfig:
-    """PreprocessConfig from the saved keys it knows (older files may lack some; 'scaling' is descriptive)."""
-    known = {f.name for f in fields(PreprocessConfig)} - {"size"}
-    return PreprocessConfig(**{k: v for k, v in preprocessing.items() if k in known}, size=size)

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emotion_core.card import ModelCard
 from emotion_core.faces import DetectorConfig, DetectorUnavailableError, FaceDetector, eye_angle
 from emotion_core.io import read_image
 from emotion_core.live import LiveConfig, LiveProcessor
@@ -141,6 +142,6 @@ def test_the_webcam_detects_small_and_in_one_pass(yale):
     model = lambda batch: np.full((len(batch), 7), 1 / 7, np.float32)  # noqa: E731
     detector = RecordingDetector()
     metadata = {"labels": ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"], "input_size": 48}
-    predictor = Predictor(model, metadata, detector, forward=model)
+    predictor = Predictor(model, ModelCard.from_metadata(metadata), detector, forward=model)
     LiveProcessor(predictor).process(np.full((480, 640, 3), 128, np.uint8))
     assert detector.calls == [(LiveConfig().detect_width, False)] and LiveConfig().detect_width <= 320

@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+from emotion_core.card import ModelCard
 from emotion_core.datasets import open_dataset
 from emotion_core.faces import Detection, FaceDetector, eye_angle
 from emotion_core.io import read_image
@@ -92,9 +93,13 @@ def test_framing_round_trips_through_model_metadata_and_old_metadata_keeps_defau
     section = {**custom.to_metadata(), "scaling": "x/255 inside the model"}
     assert PreprocessConfig.from_metadata(section) == custom
     model = lambda batch: np.zeros((len(batch), 7), np.float32)  # noqa: E731
-    old = Predictor(model, {"labels": list("abcdefg"), "preprocessing": {"margin": 0.2}}, forward=model)
+    old = Predictor(
+        model, ModelCard.from_metadata({"labels": list("abcdefg"), "preprocessing": {"margin": 0.2}}), forward=model
+    )
     assert old.preprocess_config == PreprocessConfig(margin=0.2)
-    new = Predictor(model, {"labels": list("abcdefg"), "preprocessing": section}, forward=model)
+    new = Predictor(
+        model, ModelCard.from_metadata({"labels": list("abcdefg"), "preprocessing": section}), forward=model
+    )
     assert new.preprocess_config == custom
 
 

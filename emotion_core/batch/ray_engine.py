@@ -90,9 +90,9 @@ class Classify:
 
 def _light_predictor(predictor_class: Any, model: str | None) -> Any:
     """A Predictor's detector and preprocessing settings without loading its network (the detect stage)."""
-    from emotion_core.registry import read_metadata
+    from emotion_core.registry import read_card
 
-    return predictor_class(model=None, metadata=read_metadata(model), forward=lambda x: x)
+    return predictor_class(model=None, card=read_card(model), forward=lambda x: x)
 
 
 def _pack(prepared: Prepared) -> dict[str, Any]:
