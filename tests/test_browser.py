@@ -246,8 +246,8 @@ def test_any_visit_order_keeps_the_server_alive_and_the_app_navigation(browser: 
             open_page(page, url, path)
             if path == "webcam":
                 page.wait_for_selector(WEBRTC_IFRAME)
-                start_stream(page)
-                page.frame_locator(WEBRTC_IFRAME).get_by_role("button", name=re.compile("^stop$", re.I)).click()
+                start_stream(page)  # the WebRTC stack loads after TensorFlow here: what used to kill the server
+                page.wait_for_timeout(2000)  # a few streamed frames; leaving the page closes the stream
             assert health(url) == b"ok", f"server unhealthy after /{path}"
             assert sidebar_pages(page) == APP_PAGES, f"sidebar after /{path}"
             assert page.locator('[data-testid="stException"]').count() == 0, f"/{path} shows an exception"

@@ -8,15 +8,12 @@ One run at a time: the machine's cores are all a run can use.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -27,6 +24,7 @@ from emotion_core.datasets import open_dataset
 from emotion_core.errors import EmotionCoreError, LaunchError
 from emotion_core.files import write_json_atomic
 from emotion_core.paths import runs_dir
+from emotion_core.processes import exclusive_lock, process_alive
 from emotion_core.run_folder import ACTIVE_FILE as ACTIVE
 from emotion_core.run_folder import CONFIG_FILE as CONFIG
 from emotion_core.run_folder import LOG_FILE as LOG
@@ -106,9 +104,9 @@ def cancel(run_dir: str | Path, wait_s: float = 10.0) -> RunStatus:
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + wait_s
-        while _alive(current.pid) and time.monotonic() < deadline:
+        while _trainer_alive(current.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if not _alive(current.pid) and not (current.run_dir / STATE).is_file():
+        if not _trainer_alive(current.pid) and not (current.run_dir / STATE).is_file():
             _write_state(
                 current.run_dir, {"status": "cancelled", "epoch": 0, "epochs": current.epochs, "pid": current.pid}
             )
@@ -118,7 +116,7 @@ def cancel(run_dir: str | Path, wait_s: float = 10.0) -> RunStatus:
 def active_run() -> RunStatus | None:
     """The run now going, if any: the last launch, or one started from the command line."""
     pointer = _read_json(runs_dir() / ACTIVE)
-    if pointer and _alive(pointer.get("pid")):
+    if pointer and _trainer_alive(pointer.get("pid")):
         return run_status(pointer["run"])
     return next((run for run in list_runs() if run.alive), None)
 
@@ -142,14 +140,14 @@ def run_status(run_dir: str | Path) -> RunStatus:
     state = _read_json(run_dir / STATE) or {}
     launched = _launch_record(run_dir)
     epoch, epochs = int(state.get("epoch", 0)), int(state.get("epochs", launched.get("epochs", 0)))
-    if launched and _alive(launched.get("pid")):
+    if launched and _trainer_alive(launched.get("pid")):
         pid = launched["pid"]
         status = "running" if state.get("status") == "running" and state.get("pid") == pid else "starting"
         return RunStatus(run_dir, status, epoch, epochs, pid, _eta(launched, epoch, epochs))
     pid, status = state.get("pid"), state.get("status", "failed")
     if status != "running":
         return RunStatus(run_dir, status, epoch, epochs, pid)
-    if not _alive(pid):
+    if not _trainer_alive(pid):
         return RunStatus(run_dir, "interrupted", epoch, epochs, pid)
     return RunStatus(run_dir, "running", epoch, epochs, pid, _eta(_cli_start(run_dir), epoch, epochs))
 
@@ -182,7 +180,7 @@ def output_tail(run_dir: str | Path, lines: int = 20) -> str:
 
 
 def _start(run_dir: Path, argv: list[str], start_epoch: int, epochs: int) -> RunStatus:
-    with _launch_lock():
+    with exclusive_lock(runs_dir() / ".launch.lock"):
         going = active_run()
         if going:
             raise LaunchError(
@@ -210,18 +208,6 @@ def _start(run_dir: Path, argv: list[str], start_epoch: int, epochs: int) -> Run
     return run_status(run_dir)
 
 
-@contextmanager
-def _launch_lock() -> Iterator[None]:
-    """Serialise check-then-launch, so two sessions clicking at once cannot start two runs."""
-    runs_dir().mkdir(parents=True, exist_ok=True)
-    with open(runs_dir() / ".launch.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _launch_record(run_dir: Path) -> dict:
     pointer = _read_json(runs_dir() / ACTIVE) or {}
     same = pointer.get("run") and Path(pointer["run"]).resolve() == run_dir.resolve()
@@ -243,29 +229,8 @@ def _eta(launched: dict, epoch: int, epochs: int) -> float | None:
     return (time.time() - launched["started"]) / done * (epochs - epoch)
 
 
-def _alive(pid: object) -> bool:
-    """Whether ``pid`` is a live trainer: reaps it if it is our finished child, and rejects a recycled pid."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False  # our child, just exited (a zombie until reaped, which kill(pid, 0) would call alive)
-    except ChildProcessError:
-        pass  # not our child: started by another app process or from the command line
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): trust the signal check
-    if not cmdline:  # a zombie, or a child caught between fork and exec
-        return state != "Z"
-    return b"train" in cmdline  # a recycled pid now running something else is not our run
+def _trainer_alive(pid: object) -> bool:
+    return process_alive(pid, b"train")
 
 
 def _leads_group(pid: int) -> bool:

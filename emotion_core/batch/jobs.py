@@ -7,14 +7,11 @@ console) and ``results.parquet``. The process lives in its own session, so it ou
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import pandas as pd
 
 from emotion_core.access import check_data_path
 from emotion_core.errors import EmotionCoreError
+from emotion_core.processes import exclusive_lock, process_alive
 
 REPO = Path(__file__).resolve().parents[2]
 JOB, PROGRESS, LOG, RESULTS = "job.json", "progress.json", "batch.log", "results.parquet"
@@ -90,7 +88,7 @@ def start_upload_job(data: bytes, model: str | None = None, every: int = 10) -> 
 
 
 def _start(prepare_input: object, model: str | None, every: int) -> JobStatus:
-    with _lock():
+    with exclusive_lock(jobs_dir() / ".start.lock"):
         going = active_job()
         if going:
             raise JobError(f"job '{going.name}' is {going.status}; wait for it to finish")
@@ -119,7 +117,7 @@ def job_status(job_dir: str | Path) -> JobStatus:
     job_dir = Path(job_dir)
     job, progress = _read_json(job_dir / JOB), _read_json(job_dir / PROGRESS)
     pid = job.get("pid")
-    alive = _alive(pid)
+    alive = process_alive(pid, b"batch")
     status = progress.get("status", "starting" if alive else "failed")
     if status == "running" and not alive:
         status = "interrupted"
@@ -170,40 +168,6 @@ def _new_job_dir() -> Path:
         job_dir = jobs_dir() / f"{stem}-{n}"
     job_dir.mkdir(parents=True)
     return job_dir
-
-
-@contextmanager
-def _lock() -> Iterator[None]:
-    """Serialise check-then-start, so two sessions clicking at once cannot start two jobs."""
-    jobs_dir().mkdir(parents=True, exist_ok=True)
-    with open(jobs_dir() / ".start.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _alive(pid: object) -> bool:
-    """Whether ``pid`` still runs a batch job (reaping it if it is our finished child)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    return b"batch" in cmdline  # a recycled pid running something else is not our job
 
 
 def _read_json(path: Path) -> dict:
