@@ -23,6 +23,7 @@ from emotion_core.settings import quiet_tensorflow
 
 if TYPE_CHECKING:  # imported where used: they load TensorFlow, which --help and a bad argument need not wait for
     from emotion_core.explain import Explainer
+    from emotion_core.predict import Predictor
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -50,14 +51,23 @@ def cli(argv: list[str] | None = None) -> int:
     return _predict(args.images, args.model, args.explain)
 
 
-def _predict(images: list[str], model: str | None, explain: str | None = None) -> int:
-    from emotion_core.io import read_image
-    from emotion_core.predict import Predictor, image_record
+def _load_predictor(model: str | None) -> Predictor | None:
+    """The model, or None after printing the one-line reason (exit status 2: the command could not start)."""
+    from emotion_core.predict import Predictor
 
     try:
-        predictor = Predictor.load(model)
+        return Predictor.load(model)
     except (EmotionCoreError, OSError, ValueError) as error:
         print(f"error: cannot load model: {error}", file=sys.stderr)
+        return None
+
+
+def _predict(images: list[str], model: str | None, explain: str | None = None) -> int:
+    from emotion_core.io import read_image
+    from emotion_core.predict import image_record
+
+    predictor = _load_predictor(model)
+    if predictor is None:
         return 2
     explainer: Explainer | None = None
     used_stems: set[str] = set()
@@ -141,12 +151,9 @@ def _video(args: argparse.Namespace) -> int:
     except EmotionCoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    from emotion_core.predict import Predictor
 
-    try:
-        predictor = Predictor.load(args.model)
-    except (EmotionCoreError, OSError, ValueError) as error:
-        print(f"error: cannot load model: {error}", file=sys.stderr)
+    predictor = _load_predictor(args.model)
+    if predictor is None:
         return 2
     try:
         summary = _stream_video(predictor, args)
@@ -221,13 +228,10 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"error: the API needs FastAPI and uvicorn ({error}): pip install -r requirements.txt", file=sys.stderr)
         return 1
-    from emotion_core.predict import Predictor
     from emotion_core.registry import DEFAULT_NAME
 
-    try:
-        predictor = Predictor.load(args.model)
-    except (EmotionCoreError, OSError, ValueError) as error:
-        print(f"error: cannot load model: {error}", file=sys.stderr)
+    predictor = _load_predictor(args.model)
+    if predictor is None:
         return 2
     app = create_app(predictor, args.model or DEFAULT_NAME, ApiConfig(max_concurrent=args.workers))
     if args.host not in ("127.0.0.1", "localhost", "::1"):
