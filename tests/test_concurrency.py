@@ -29,7 +29,7 @@ def shared_predictor(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
 
     model = build_model("tiny", len(EMOTIONS))
     rng = np.random.default_rng(0)
-    model.set_weights([w + rng.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
+    model.set_weights([w + rng.normal(0, 0.2, w.shape).astype(w.dtype) for w in model.get_weights()])
     run = tmp_path_factory.mktemp("shared")
     save_run(run, model, {"labels": list(EMOTIONS), "input_size": 48})
     return Predictor.load(run)
