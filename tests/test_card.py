@@ -54,5 +54,14 @@ def test_class_weights_reweigh_and_renormalise():
 def test_prior_weights_invert_the_training_balance():
     from train.fit import prior_weights
 
-    weights = prior_weights(np.array([0, 0, 0, 0, 1, 2, 2]), 4)
-    assert weights == (1.0, 4.0, 2.0, 4.0)  # an absent class is weighted as a single image
+    one_hot = np.eye(4)[[0, 0, 0, 0, 1, 2, 2]]
+    assert prior_weights(one_hot) == (1.0, 4.0, 2.0, 4.0)  # an absent class is weighted as a single image
+
+
+def test_prior_weights_follow_soft_targets_and_smoothing():
+    from train.fit import prior_weights
+
+    votes = np.array([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])  # shares 1/4, 1/2, 1/4
+    assert prior_weights(votes) == (2.0, 1.0, 2.0)
+    smoothed = prior_weights(votes, label_smoothing=0.3)  # shares 0.275, 0.45, 0.275
+    np.testing.assert_allclose(smoothed, (0.45 / 0.275, 1.0, 0.45 / 0.275), atol=1e-4)

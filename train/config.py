@@ -56,8 +56,9 @@ class TrainConfig:
     prior_correction: bool = field(
         default=False,
         metadata={
-            "help": "save class weights that divide the model's scores by the training labels' class frequencies "
-            "(logit adjustment: rare classes such as disgust are named on balanced real photos)"
+            "help": "save class weights that divide the model's scores by the class balance of its training "
+            "targets, votes and smoothing included (logit adjustment: rare classes such as disgust are named "
+            "on balanced real photos)"
         },
     )
     train_split: str = field(default="train", metadata={"help": "split to train on"})

@@ -116,7 +116,7 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     inference = _float32_copy(model, config.architecture, len(labels))
     card = _card(run_dir, config, labels, len(x_train), choice)
     if config.prior_correction:
-        card = replace(card, class_weights=prior_weights(y_train, len(labels)))
+        card = replace(card, class_weights=prior_weights(t_train, config.label_smoothing))
     if val:
         predicted = Predictor(inference, card).classify_all(val[0]).argmax(axis=1)
         card = replace(card, metrics=score(val[1], predicted, labels))
@@ -306,14 +306,17 @@ def _float32_copy(model: Any, architecture: str, num_classes: int) -> Any:
     return inference
 
 
-def prior_weights(y: np.ndarray, num_classes: int) -> tuple[float, ...]:
-    """1 / each class's share of the training labels, the most common class at 1 (logit adjustment).
+def prior_weights(targets: np.ndarray, label_smoothing: float = 0.0) -> tuple[float, ...]:
+    """1 / each class's share of what the network was trained to output, the most common class at 1.
 
-    A network's scores carry the training set's class balance (FER2013: 1.5 % disgust); dividing by it asks
-    "which class is this face most like" instead of "which class is most common", what a balanced photo set needs.
+    A network's scores carry its training targets' class balance (FER2013: 1.5 % disgust); dividing by it
+    (logit adjustment) asks "which class is this face most like" instead of "which class is most common",
+    what a balanced photo set needs. The balance is that of the targets as the loss saw them: with FER+ votes
+    mixed in, neutral is 22-30 % of them where it is 17 % of FER2013's labels, and smoothing adds 1/classes.
     """
-    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
-    weights = counts.max() / np.maximum(counts, 1)
+    share = targets.astype(np.float64).mean(axis=0)
+    share = (1 - label_smoothing) * share + label_smoothing / targets.shape[1]
+    weights = share.max() / np.maximum(share, 1.0 / len(targets))  # an absent class counts as one image
     return tuple(round(float(w), 4) for w in weights)
 
 
