@@ -1,13 +1,15 @@
 """Real-photo accuracy: the full photo path (decode, detect, crop, classify with the model's views) on photos of
 people the model never saw, beside FER2013 test so no gain on photos hides a loss there.
 
-    python benchmarks/real_faces.py [--model NAME_OR_PATH] [--sets tcfe yale fer2013] [--prior-power 0 1]
+    python benchmarks/real_faces.py [--model NAME_OR_PATH ...] [--sets tcfe yale fer2013] [--prior-power 0 1]
 
 - tcfe: ../shared/data/tcfe/tcfe.zip, 974 posed studio photos of ~30 people (a measuring stick only).
 - yale: the 20 labelled Yale photos (happy, sad, surprised, normal -> neutral).
 - fer2013: FER2013's test split (3,589 48x48 crops, classified directly), scored on the original labels and on the
   FER+ plurality (ties, contempt, unknown and not-a-face left out).
-A photo with no face found counts as wrong. ``--prior-power`` also scores each set with the probabilities divided
+Several ``--model``s score their ensemble: each face is detected and cropped once, and the models' calibrated
+probabilities (each with its own class weights and views) are averaged. A photo with no face found counts as wrong.
+``--prior-power`` also scores each set with the probabilities divided
 by the training label frequencies to that power (logit adjustment; 0 is the model as it is). Ends with one JSON line.
 Figures only.
 """
@@ -57,17 +59,24 @@ class Scored:
         return int((~np.isnan(self.probabilities[:, 0])).sum())
 
 
-def photo_set(predictor: Predictor, name: str, photos: Iterator[tuple[bytes, str]]) -> Scored:
-    """Largest face of each photo through the Predictor, exactly as the CLI and the Photo page run it."""
-    labels, truth, rows = predictor.labels, [], []
+def photo_set(predictors: list[Predictor], name: str, photos: Iterator[tuple[bytes, str]]) -> Scored:
+    """Largest face of each photo through the Predictor, exactly as the CLI and the Photo page run it.
+
+    With several predictors the first one's detector finds the faces and each model classifies them through its
+    own crop settings (``predict_boxes``): the mean of their probabilities is the ensemble's answer.
+    """
+    labels, truth, rows = predictors[0].labels, [], []
     started = time.perf_counter()
     for data, label in photos:
         truth.append(labels.index(label))
         try:
-            faces = predictor.predict(decode_image(data))
+            image = decode_image(data)
+            found = predictors[0].detector.detect(image)[:1]
+            answers = [p.predict_boxes(image, found) for p in predictors] if found else []
         except EmotionCoreError:
-            faces = []
-        rows.append([faces[0].scores[c] for c in labels] if faces else [np.nan] * len(labels))
+            answers = []
+        mean = np.mean([[faces[0].scores[c] for c in labels] for faces in answers], axis=0) if answers else None
+        rows.append(mean if mean is not None else [np.nan] * len(labels))
     return Scored(name, np.array(truth), np.array(rows, np.float64), time.perf_counter() - started)
 
 
@@ -83,13 +92,13 @@ def yale_photos() -> Iterator[tuple[bytes, str]]:
             yield photo.read_bytes(), label
 
 
-def fer2013_sets(predictor: Predictor) -> list[Scored]:
+def fer2013_sets(predictors: list[Predictor]) -> list[Scored]:
     """FER2013 test crops classified directly (they are already faces), on both label sets."""
-    dataset = open_dataset(FER2013)
+    predictor, dataset = predictors[0], open_dataset(FER2013)
     samples = [s for s in dataset.split_samples("test") if s.label in predictor.labels]
     started = time.perf_counter()
     x, y, bad = dataset.load(samples, predictor.labels)
-    probabilities = np.concatenate([predictor.classify(x[i : i + 512]) for i in range(0, len(x), 512)])
+    probabilities = np.mean([p.classify_all(x, batch_size=512) for p in predictors], axis=0)
     seconds = time.perf_counter() - started
     broken = {ref for ref, _ in bad}
     refs = [s.ref for s in samples if s.ref not in broken]
@@ -149,21 +158,31 @@ def markdown(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="registered name or run folder (default: the shipped model)")
+    parser.add_argument(
+        "--model",
+        nargs="+",
+        default=[None],
+        help="registered name or run folder (default: the shipped model); "
+        "several: their ensemble (mean of their calibrated probabilities)",
+    )
     parser.add_argument("--sets", nargs="+", default=["tcfe", "yale", "fer2013"], choices=["tcfe", "yale", "fer2013"])
     parser.add_argument("--prior-power", type=float, nargs="+", default=[0.0])
     args = parser.parse_args()
 
-    predictor = Predictor.load(args.model)
-    labels = predictor.labels
-    print(f"model {predictor.card.name}, views {predictor.views}")
+    predictors = [Predictor.load(model) for model in args.model]
+    labels = predictors[0].labels
+    if any(p.labels != labels for p in predictors):
+        parser.error("an ensemble's models must share their classes, in the same order")
+    name = " + ".join(p.card.name for p in predictors)
+    for predictor in predictors:
+        print(f"model {predictor.card.name}, views {predictor.views}")
     scored: list[Scored] = []
     if "tcfe" in args.sets:
-        scored.append(photo_set(predictor, "tcfe", tcfe_photos()))
+        scored.append(photo_set(predictors, "tcfe", tcfe_photos()))
     if "yale" in args.sets:
-        scored.append(photo_set(predictor, "yale", yale_photos()))
+        scored.append(photo_set(predictors, "yale", yale_photos()))
     if "fer2013" in args.sets:
-        scored += fer2013_sets(predictor)
+        scored += fer2013_sets(predictors)
     prior = training_prior(labels)
     rows = [report(s, labels, prior, power) for power in args.prior_power for s in scored]
     for metrics in rows:
@@ -174,7 +193,7 @@ def main() -> None:
         | {"recall": {c: m["recall"] for c, m in metrics["per_class"].items()}}
         for metrics in rows
     ]
-    print(json.dumps({"model": predictor.card.name, "results": summary}))
+    print(json.dumps({"model": name, "results": summary}))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Command line of the training package: fit, evaluate, export and models."""
+"""Command line of the training package: fit, evaluate, export, ensemble and models."""
 
 from __future__ import annotations
 
@@ -49,6 +49,11 @@ def cli(argv: list[str] | None = None) -> int:
         choices=["none", "float16", "int8"],
         help="int8 calibrates on the run's training images",
     )
+    ensemble_parser = commands.add_parser("ensemble", help="save several trained models as one that averages them")
+    ensemble_parser.add_argument("models", nargs="+", help="model names or run folders (two or more)")
+    ensemble_parser.add_argument("--out", required=True, help="run folder to write")
+    ensemble_parser.add_argument("--data", default="", help="also score it on this dataset's --split (its metrics)")
+    ensemble_parser.add_argument("--split", default="test")
     _add_models_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -63,6 +68,8 @@ def cli(argv: list[str] | None = None) -> int:
             return _export(args)
         if args.command == "models":
             return _models(args)
+        if args.command == "ensemble":
+            return _ensemble(args)
         return _evaluate(args)
     except (EmotionCoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -120,6 +127,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     report = evaluate(args.data, args.split, args.model, args.faces, people)
     print(format_report(report))
     print(json.dumps(report))
+    return 0
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    from train.ensemble import ensemble, record_metrics
+
+    run_dir = ensemble(args.models, args.out)
+    if args.data:
+        record_metrics(run_dir, args.data, args.split)
+    print(json.dumps({"run": str(run_dir)}))
     return 0
 
 

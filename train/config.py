@@ -132,9 +132,11 @@ class TrainConfig:
             from emotion_core.registry import read_metadata
 
             try:
-                read_metadata(self.init)
+                architecture = read_metadata(self.init).get("architecture")
             except EmotionCoreError as error:
                 raise ValueError(f"--init: {error}") from None
+            if architecture == "ensemble":
+                raise ValueError(f"--init: '{self.init}' is an ensemble; start from one of its members")
         if not 0 <= self.test_time_zoom < 0.5:
             raise ValueError("test-time zoom must be at least 0 and below 0.5")
         if not 0 <= self.val_fraction < 0.5:

@@ -1,0 +1,90 @@
+"""``python -m train ensemble``: several trained models saved as one run folder that answers with their consensus.
+
+Independently trained networks make different mistakes, so the mean of their answers is right more often than
+any one of them. The ensemble is one Keras model (each member a nested sub-model) whose output is the softmax of
+the members' mean logits, i.e. the normalised geometric mean of their probabilities. That mean commutes with
+each member's prior correction, so the ensemble's class weights are the geometric mean of the members' and every
+runtime (Keras, TFLite int8 for the webcam) runs it as it runs a single model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from emotion_core.card import ModelCard
+from emotion_core.model import load_run, save_run
+from emotion_core.registry import resolve_model
+
+ARCHITECTURE = "ensemble"
+
+
+def ensemble(models: Sequence[str], out: str | Path) -> Path:
+    """Write run folder ``out`` holding the ensemble of ``models`` (registered names or run folders)."""
+    if len(models) < 2:
+        raise ValueError("an ensemble needs at least two models")
+    loaded = [load_run(resolve_model(name)) for name in models]
+    cards = [card for _, card in loaded]
+    check_compatible(cards)
+    size = cards[0].input_size
+    inputs = keras.Input((size, size, 1), name="face")
+    logits = [member_logits(model, f"member_{i}")(inputs) for i, (model, _) in enumerate(loaded)]
+    probabilities = layers.Activation("softmax", dtype="float32", name="probabilities")(layers.Average()(logits))
+    model = keras.Model(inputs, probabilities, name=ARCHITECTURE)
+    card = replace(
+        cards[0],
+        name=Path(out).name,
+        class_weights=mean_class_weights(cards),
+        architecture=ARCHITECTURE,
+        training={"members": [card.name for card in cards], "data": cards[0].training.get("data", "")},
+        metrics={},
+        exports={},
+        created=time.strftime("%Y-%m-%dT%H:%M:%S"),
+        init="",
+    )
+    return save_run(out, model, card.to_metadata())
+
+
+def check_compatible(cards: Sequence[ModelCard]) -> None:
+    """Members must read the same crop and name the same classes in the same order, or their mean means nothing."""
+    first = cards[0]
+    for card in cards[1:]:
+        if card.labels != first.labels:
+            raise ValueError(f"'{card.name}' names classes {list(card.labels)}, '{first.name}' {list(first.labels)}")
+        if (card.input_size, card.preprocess, card.faces) != (first.input_size, first.preprocess, first.faces):
+            raise ValueError(f"'{card.name}' crops faces differently from '{first.name}'; ensemble like with like")
+
+
+def member_logits(model: keras.Model, name: str) -> keras.Model:
+    """The member up to its logits: its softmax head is dropped so the ensemble averages evidence, not votes."""
+    head = model.layers[-1]
+    if not isinstance(head, layers.Activation):
+        raise ValueError(f"model '{model.name}' does not end in a softmax layer; cannot ensemble it")
+    return keras.Model(model.inputs, head.input, name=name)
+
+
+def mean_class_weights(cards: Sequence[ModelCard]) -> tuple[float, ...] | None:
+    """Geometric mean of the members' prior corrections (a member without one counts as all ones)."""
+    if all(card.class_weights is None for card in cards):
+        return None
+    stacked = np.array([card.class_weights or [1.0] * len(card.labels) for card in cards], np.float64)
+    weights = np.exp(np.log(stacked).mean(axis=0))
+    return tuple(round(float(w / weights.min()), 4) for w in weights)
+
+
+def record_metrics(run_dir: Path, data: str | Path, split: str) -> None:
+    """Score the saved ensemble on ``data``'s ``split`` and keep the report in its card, as fit does for a model."""
+    from emotion_core.files import write_json_atomic
+    from emotion_core.registry import read_card
+    from emotion_core.run_folder import METADATA_FILE
+    from train.evaluate import evaluate
+
+    report = evaluate(data, split, run_dir)
+    card = replace(read_card(run_dir), metrics=report)
+    write_json_atomic(run_dir / METADATA_FILE, card.to_metadata())
