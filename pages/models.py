@@ -1,4 +1,4 @@
-"""Models: every registered model in a table; rename or delete trained ones; compare them class by class."""
+"""Models: every registered model in a table; rename or delete trained ones; compare them; combine them."""
 
 import altair as alt
 import pandas as pd
@@ -89,6 +89,21 @@ def delete_control(trained: list[str]) -> None:
     done(f"Deleted '{name}'.")
 
 
+def combine_form(names: list[str]) -> None:
+    with st.form("combine"):
+        chosen = st.multiselect("Models", names, key="combine_models")
+        new = st.text_input("Name of the ensemble", help="letters, digits, '-' and '_'", key="combine_name")
+        if not st.form_submit_button("Combine"):
+            return
+    try:
+        with st.spinner(f"Combining {len(chosen)} models…"):
+            models.combine_models(chosen, new.strip())
+    except EmotionCoreError as error:
+        st.error(str(error))
+        return
+    done(f"Saved '{new.strip()}', the ensemble of {', '.join(chosen)}.")
+
+
 def compare_section(names: list[str]) -> None:
     chosen = st.multiselect("Models", names, default=names[:3], key="compare_models")
     path = data_picker()
@@ -139,6 +154,13 @@ with right:
         delete_control(trained)
     else:
         st.info("No trained models yet; the shipped 'default' cannot be deleted.")
+
+st.subheader("Combine")
+st.caption(
+    "Models trained apart make different mistakes: an ensemble answers with their consensus (the mean of their "
+    "logits), usually more accurately than any one, at the cost of running each."
+)
+combine_form(names)
 
 st.subheader("Compare")
 st.caption("Per-class recall of each model on the same dataset split (F1 in the table below the chart).")

@@ -83,3 +83,19 @@ def test_train_page_starts_from_a_chosen_model(runs, tiny_zip, monkeypatch):
     start_from.select("alpha")
     next(b for b in at.button if b.label == "Start training").click().run()
     assert launched and launched[0].init == "alpha"
+
+
+def test_combine_saves_an_ensemble_and_refuses_a_single_model(runs):
+    at = models_page()
+    at.multiselect(key="combine_models").select("alpha")
+    at.text_input(key="combine_name").input("pair")
+    button(at, "Combine").click().run()
+    assert "at least two" in at.error[0].value and not (runs / "pair").exists()
+
+    at.multiselect(key="combine_models").select("beta")
+    button(at, "Combine").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value == "Saved 'pair', the ensemble of alpha, beta."
+    assert "pair" in list(at.dataframe[0].value["model"])
+    metadata = json.loads((runs / "pair" / "metadata.json").read_text())
+    assert metadata["architecture"] == "ensemble" and metadata["training"]["members"] == ["alpha", "beta"]

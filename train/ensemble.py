@@ -29,7 +29,8 @@ def ensemble(models: Sequence[str], out: str | Path) -> Path:
     """Write run folder ``out`` holding the ensemble of ``models`` (registered names or run folders)."""
     if len(models) < 2:
         raise ValueError("an ensemble needs at least two models")
-    loaded = [load_run(resolve_model(name)) for name in models]
+    folders = [resolve_model(name) for name in models]
+    loaded = [load_run(folder) for folder in folders]
     cards = [card for _, card in loaded]
     check_compatible(cards)
     size = cards[0].input_size
@@ -42,7 +43,7 @@ def ensemble(models: Sequence[str], out: str | Path) -> Path:
         name=Path(out).name,
         class_weights=mean_class_weights(cards),
         architecture=ARCHITECTURE,
-        training={"members": [card.name for card in cards], "data": cards[0].training.get("data", "")},
+        training={"members": [folder.name for folder in folders], "data": cards[0].training.get("data", "")},
         metrics={},
         exports={},
         created=time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -1,4 +1,4 @@
-"""Managing registered models: list, rename, delete and compare them.
+"""Managing registered models: list, rename, delete, compare and combine them.
 
 It lives in ``train`` rather than ``emotion_core.registry`` because renaming or deleting must know whether a
 training run is writing into the folder (train.launcher) and comparing scores through train.evaluate.
@@ -21,7 +21,7 @@ from emotion_core.run_folder import METADATA_FILE, MODEL_FILE, OUTPUT_FILE, STAT
 from train import launcher
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-__all__ = ["ModelActionError", "compare_models", "delete_model", "model_table", "rename_model"]
+__all__ = ["ModelActionError", "combine_models", "compare_models", "delete_model", "model_table", "rename_model"]
 
 
 def model_table() -> pd.DataFrame:
@@ -32,11 +32,7 @@ def model_table() -> pd.DataFrame:
 def rename_model(old: str, new: str) -> Path:
     """Rename a trained model's run folder (one atomic rename) and the name in its metadata."""
     folder = _managed_folder(old)
-    if not NAME_PATTERN.fullmatch(new):
-        raise ModelActionError(f"'{new}' is not a valid model name: use 1-64 letters, digits, '-' or '_'")
-    if new == DEFAULT_NAME or (runs_dir() / new).exists():
-        raise ModelActionError(f"a model or run named '{new}' already exists; choose another name")
-    target = folder.with_name(new)
+    target = _new_folder(new)
     os.rename(folder, target)  # atomic within the runs folder: the model is listed under one name or the other
     metadata = read_metadata(target)
     write_json_atomic(target / METADATA_FILE, {**metadata, "name": new})
@@ -53,6 +49,17 @@ def delete_model(name: str) -> None:
     shutil.rmtree(trash)
 
 
+def combine_models(names: list[str], new: str) -> Path:
+    """Save models ``names`` as one ensemble model ``new`` in the runs folder (see train.ensemble)."""
+    from train.ensemble import ensemble
+
+    target = _new_folder(new)
+    try:
+        return ensemble(names, target)
+    except ValueError as error:
+        raise ModelActionError(str(error)) from None
+
+
 def compare_models(names: list[str], data: str | Path, split: str = "test") -> pd.DataFrame:
     """Long rows (model, class, precision, recall, f1, support, accuracy) of several models on one split."""
     from train.evaluate import evaluate
@@ -64,6 +71,15 @@ def compare_models(names: list[str], data: str | Path, split: str = "test") -> p
         frames.append(frame.assign(model=name, accuracy=report["accuracy"]))
     columns = ["model", "class", "precision", "recall", "f1", "support", "accuracy"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def _new_folder(name: str) -> Path:
+    """Where a model called ``name`` would live in the runs folder, else ModelActionError if it may not be."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise ModelActionError(f"'{name}' is not a valid model name: use 1-64 letters, digits, '-' or '_'")
+    if name == DEFAULT_NAME or (runs_dir() / name).exists():
+        raise ModelActionError(f"a model or run named '{name}' already exists; choose another name")
+    return runs_dir() / name
 
 
 def _managed_folder(name: str) -> Path:
