@@ -9,9 +9,9 @@ people the model never saw, beside FER2013 test so no gain on photos hides a los
   FER+ plurality (ties, contempt, unknown and not-a-face left out).
 Several ``--model``s score their ensemble: each face is detected and cropped once, and the models' calibrated
 probabilities (each with its own class weights and views) are averaged. A photo with no face found counts as wrong.
-``--prior-power`` also scores each set with the probabilities divided
-by the training label frequencies to that power (logit adjustment; 0 is the model as it is). Ends with one JSON line.
-Figures only.
+``--prior-power`` also scores each set with the probabilities divided by the training label frequencies to that
+power (logit adjustment; 0 is the model as it is). ``--save`` keeps the probabilities (``<set>_truth``,
+``<set>_probabilities``, no-face rows NaN) for offline analysis. Ends with one JSON line. Figures only.
 """
 
 from __future__ import annotations
@@ -167,6 +167,9 @@ def main() -> None:
     )
     parser.add_argument("--sets", nargs="+", default=["tcfe", "yale", "fer2013"], choices=["tcfe", "yale", "fer2013"])
     parser.add_argument("--prior-power", type=float, nargs="+", default=[0.0])
+    parser.add_argument(
+        "--save", metavar="FILE.npz", help="also save each set's truth and probabilities, to re-weight offline"
+    )
     args = parser.parse_args()
 
     predictors = [Predictor.load(model) for model in args.model]
@@ -184,6 +187,9 @@ def main() -> None:
     if "fer2013" in args.sets:
         scored += fer2013_sets(predictors)
     prior = training_prior(labels)
+    if args.save:
+        arrays = {f"{s.name}_{part}": getattr(s, part) for s in scored for part in ("truth", "probabilities")}
+        np.savez_compressed(args.save, labels=np.array(labels), **arrays)
     rows = [report(s, labels, prior, power) for power in args.prior_power for s in scored]
     for metrics in rows:
         print_report(metrics, labels)
