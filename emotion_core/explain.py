@@ -34,6 +34,12 @@ class Explainer:
     def __init__(self, model: keras.Model) -> None:
         if not isinstance(model, keras.Model):
             raise TypeError(f"explanations need the Keras model, not a {type(model).__name__} (use the Keras runtime)")
+        # An ensemble (train.ensemble) nests its members: each is explained on its own and the maps averaged,
+        # since a convolution inside one member is not reachable from the ensemble's graph.
+        self._members = [Explainer(layer) for layer in model.layers if _is_convolutional_member(layer)]
+        if self._members:
+            self.method, self.size, self.classes = "grad-cam", int(model.input_shape[1]), self._members[0].classes
+            return
         conv = last_conv_layer(model)
         head = model.layers[-1]
         # The class score is the logit before softmax, as in the paper: softmax gradients fade once a class
@@ -46,6 +52,9 @@ class Explainer:
 
     def heatmaps(self, faces: np.ndarray, classes: Sequence[int]) -> np.ndarray:
         """(n, size, size) float32 maps in [0, 1] for a uint8 batch (n, size, size, 1), one class per face."""
+        if self._members:
+            mean = np.mean([member.heatmaps(faces, classes) for member in self._members], axis=0)
+            return np.stack([_normalise(m) for m in mean])
         x = tf.convert_to_tensor(np.asarray(faces, np.float32))
         pick = tf.one_hot(list(classes), self.classes)
         with tf.GradientTape() as tape:
@@ -66,6 +75,10 @@ class Explainer:
         return np.stack(
             [_normalise(cv2.resize(m, (self.size, self.size), interpolation=cv2.INTER_LINEAR)) for m in maps]
         )
+
+
+def _is_convolutional_member(layer: keras.layers.Layer) -> bool:
+    return isinstance(layer, keras.Model) and last_conv_layer(layer) is not None
 
 
 def _normalise(heatmap: np.ndarray) -> np.ndarray:

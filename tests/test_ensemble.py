@@ -76,9 +76,14 @@ def test_cli_writes_a_scored_ensemble_that_exports_to_int8(members, tmp_path, ti
     np.testing.assert_allclose(lite, Predictor.load(out).classify(faces_like_training), atol=0.1)
 
 
-def test_explanations_fall_back_to_saliency_over_the_whole_ensemble(members, tmp_path):
+def test_explanations_average_each_members_grad_cam(members, tmp_path):
     from emotion_core.explain import Explainer
 
     explainer = Explainer(Predictor.load(ensemble([str(m) for m in members], tmp_path / "pair")).model)
-    maps = explainer.heatmaps(faces(3), [0, 3, 6])
-    assert explainer.method == "saliency" and maps.shape == (3, 48, 48) and maps.max() == pytest.approx(1.0)
+    x, classes = faces(3), [0, 3, 6]
+    maps = explainer.heatmaps(x, classes)
+    alone = [Explainer(Predictor.load(m).model).heatmaps(x, classes) for m in members]
+    expected = np.mean(alone, axis=0)
+    expected /= np.maximum(expected.max(axis=(1, 2), keepdims=True), 1e-12)
+    assert explainer.method == "grad-cam" and maps.shape == (3, 48, 48) and maps.max() > 0
+    np.testing.assert_allclose(maps, expected, atol=1e-4)
