@@ -37,8 +37,10 @@ class Explainer:
         # An ensemble (train.ensemble) nests its members: each is explained on its own and the maps averaged,
         # since a convolution inside one member is not reachable from the ensemble's graph.
         self._members = [Explainer(layer) for layer in model.layers if _is_convolutional_member(layer)]
+        self.size: int = int(model.input_shape[1])
+        self.classes: int = int(model.output_shape[-1])
         if self._members:
-            self.method, self.size, self.classes = "grad-cam", int(model.input_shape[1]), self._members[0].classes
+            self.method = "grad-cam"
             return
         conv = last_conv_layer(model)
         head = model.layers[-1]
@@ -47,8 +49,6 @@ class Explainer:
         scores = head.input if isinstance(head, keras.layers.Activation) else model.output
         self.method = "grad-cam" if conv is not None else "saliency"
         self._model = keras.Model(model.inputs, [conv.output, scores] if conv is not None else scores)
-        self.size = int(model.input_shape[1])
-        self.classes = int(scores.shape[-1])
 
     def heatmaps(self, faces: np.ndarray, classes: Sequence[int]) -> np.ndarray:
         """(n, size, size) float32 maps in [0, 1] for a uint8 batch (n, size, size, 1), one class per face."""
