@@ -1,5 +1,7 @@
 """Models: every registered model in a table; rename or delete trained ones; compare them; combine them."""
 
+from collections.abc import Callable
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -61,18 +63,23 @@ def done(message: str, renamed: tuple[str, str] | None = None) -> None:
     st.rerun()
 
 
+def act(action: Callable[[], object], message: str, renamed: tuple[str, str] | None = None) -> None:
+    """Run one model action: its error as one line on the page, or ``done`` with ``message``."""
+    try:
+        action()
+    except EmotionCoreError as error:
+        st.error(str(error))
+        return
+    done(message, renamed)
+
+
 def rename_form(trained: list[str]) -> None:
     with st.form("rename"):
         old = st.selectbox("Model", trained, key="rename_old")
         new = st.text_input("New name", help="letters, digits, '-' and '_'", key="rename_new")
         if not st.form_submit_button("Rename"):
             return
-    try:
-        models.rename_model(old, new.strip())
-    except EmotionCoreError as error:
-        st.error(str(error))
-        return
-    done(f"Renamed '{old}' to '{new.strip()}'.", (old, new.strip()))
+    act(lambda: models.rename_model(old, new.strip()), f"Renamed '{old}' to '{new.strip()}'.", (old, new.strip()))
 
 
 def delete_control(trained: list[str]) -> None:
@@ -81,12 +88,7 @@ def delete_control(trained: list[str]) -> None:
         st.write(f"Delete '{name}' and its run folder (checkpoints, logs, exports)? This cannot be undone.")
         if not st.button(f"Delete '{name}' for good", key="delete_confirm", type="primary"):
             return
-    try:
-        models.delete_model(name)
-    except EmotionCoreError as error:
-        st.error(str(error))
-        return
-    done(f"Deleted '{name}'.")
+    act(lambda: models.delete_model(name), f"Deleted '{name}'.")
 
 
 def combine_form(names: list[str]) -> None:
@@ -95,13 +97,11 @@ def combine_form(names: list[str]) -> None:
         new = st.text_input("Name of the ensemble", help="letters, digits, '-' and '_'", key="combine_name")
         if not st.form_submit_button("Combine"):
             return
-    try:
-        with st.spinner(f"Combining {len(chosen)} models…"):
-            models.combine_models(chosen, new.strip())
-    except EmotionCoreError as error:
-        st.error(str(error))
-        return
-    done(f"Saved '{new.strip()}', the ensemble of {', '.join(chosen)}.")
+    with st.spinner(f"Combining {len(chosen)} models…"):
+        act(
+            lambda: models.combine_models(chosen, new.strip()),
+            f"Saved '{new.strip()}', the ensemble of {', '.join(chosen)}.",
+        )
 
 
 def compare_section(names: list[str]) -> None:
