@@ -5,6 +5,8 @@ from __future__ import annotations
 from emotion_core.errors import UnknownArchitectureError
 
 ARCHITECTURES: tuple[str, ...] = ("vgg", "tiny")  # vgg: the shipped one; tiny: for tests and smoke runs
+# Not built from a name: several trained models saved as one by train.ensemble, which cannot be a fine-tune's start.
+ENSEMBLE = "ensemble"
 
 
 def check_architecture(name: str) -> str:

@@ -117,7 +117,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError with a one-line reason, before anything is launched."""
-        from emotion_core.architectures import check_architecture
+        from emotion_core.architectures import ENSEMBLE, check_architecture
         from emotion_core.errors import EmotionCoreError
         from emotion_core.photo_faces import FACE_MODES
 
@@ -135,7 +135,7 @@ class TrainConfig:
                 architecture = read_metadata(self.init).get("architecture")
             except EmotionCoreError as error:
                 raise ValueError(f"--init: {error}") from None
-            if architecture == "ensemble":
+            if architecture == ENSEMBLE:
                 raise ValueError(f"--init: '{self.init}' is an ensemble; start from one of its members")
         if not 0 <= self.test_time_zoom < 0.5:
             raise ValueError("test-time zoom must be at least 0 and below 0.5")

@@ -18,11 +18,10 @@ import keras
 import numpy as np
 from keras import layers
 
+from emotion_core.architectures import ENSEMBLE
 from emotion_core.card import ModelCard
 from emotion_core.model import load_run, save_run
 from emotion_core.registry import resolve_model
-
-ARCHITECTURE = "ensemble"
 
 
 def ensemble(models: Sequence[str], out: str | Path) -> Path:
@@ -37,12 +36,12 @@ def ensemble(models: Sequence[str], out: str | Path) -> Path:
     inputs = keras.Input((size, size, 1), name="face")
     logits = [member_logits(model, f"member_{i}")(inputs) for i, (model, _) in enumerate(loaded)]
     probabilities = layers.Activation("softmax", dtype="float32", name="probabilities")(layers.Average()(logits))
-    model = keras.Model(inputs, probabilities, name=ARCHITECTURE)
+    model = keras.Model(inputs, probabilities, name=ENSEMBLE)
     card = replace(
         cards[0],
         name=Path(out).name,
         class_weights=mean_class_weights(cards),
-        architecture=ARCHITECTURE,
+        architecture=ENSEMBLE,
         training={"members": [folder.name for folder in folders], "data": cards[0].training.get("data", "")},
         metrics={},
         exports={},
