@@ -20,8 +20,11 @@ from keras import layers
 
 from emotion_core.architectures import ENSEMBLE
 from emotion_core.card import ModelCard
+from emotion_core.files import write_json_atomic
 from emotion_core.model import load_run, save_run
-from emotion_core.registry import resolve_model
+from emotion_core.registry import read_card, resolve_model
+from emotion_core.run_folder import METADATA_FILE
+from train.evaluate import evaluate
 
 
 def ensemble(models: Sequence[str], out: str | Path) -> Path:
@@ -80,11 +83,6 @@ def mean_class_weights(cards: Sequence[ModelCard]) -> tuple[float, ...] | None:
 
 def record_metrics(run_dir: Path, data: str | Path, split: str) -> None:
     """Score the saved ensemble on ``data``'s ``split`` and keep the report in its card, as fit does for a model."""
-    from emotion_core.files import write_json_atomic
-    from emotion_core.registry import read_card
-    from emotion_core.run_folder import METADATA_FILE
-    from train.evaluate import evaluate
-
     report = evaluate(data, split, run_dir)
     card = replace(read_card(run_dir), metrics=report)
     write_json_atomic(run_dir / METADATA_FILE, card.to_metadata())
