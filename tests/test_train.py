@@ -10,7 +10,7 @@ from emotion_core.model import load_run
 from emotion_core.predict import Predictor
 from tests.conftest import REPO, fake_face
 from train.config import TrainConfig
-from train.fit import learning_rate_at
+from train.fit import learning_rate_at, random_erase
 
 
 def test_fit_writes_a_loadable_self_describing_run(tiny_run):
@@ -79,3 +79,25 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     rates = [learning_rate_at(e, config) for e in range(10)]
     assert rates[0] < rates[1] < rates[2] == 0.01
     assert all(a >= b for a, b in zip(rates[2:], rates[3:], strict=False)) and rates[-1] < 0.001
+
+
+def test_random_erasing_blanks_one_rectangle_to_the_mean_in_the_asked_share_of_faces():
+    import tensorflow as tf
+
+    tf.random.set_seed(3)
+    faces = np.random.default_rng(0).uniform(0, 255, (400, 48, 48, 1)).astype(np.float32)
+    erased = random_erase(tf.constant(faces), 0.5).numpy()
+    changed = erased != faces
+    touched = changed.reshape(400, -1).any(axis=1)
+    assert 0.4 < touched.mean() < 0.6
+    for face, before, mask in zip(erased[touched], faces[touched], changed[touched], strict=True):
+        rows, cols = np.nonzero(mask[..., 0].any(axis=1))[0], np.nonzero(mask[..., 0].any(axis=0))[0]
+        box = face[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        np.testing.assert_allclose(box, before.mean(), rtol=1e-4)  # one solid rectangle of the face's mean grey
+        assert 0.04 <= box.size / face.size <= 0.26
+    np.testing.assert_array_equal(random_erase(tf.constant(faces), 0.0).numpy(), faces)
+
+
+def test_erase_share_outside_zero_to_one_is_refused():
+    with pytest.raises(ValueError, match="erase"):
+        TrainConfig(data="x", erase=1.5).validate()

@@ -36,6 +36,13 @@ class TrainConfig:
     photo_augment: bool = field(
         default=True, metadata={"help": "also camera effects: exposure (gamma), blur, sensor noise"}
     )
+    erase: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of training faces with one random rectangle (a twentieth to a quarter of the face) "
+            "blanked to its mean grey (random erasing): the network must also read brows and eyes, not the mouth alone"
+        },
+    )
     faces: str = field(
         default="auto",
         metadata={
@@ -139,6 +146,8 @@ class TrainConfig:
                 raise ValueError(f"--init: '{self.init}' is an ensemble; start from one of its members")
         if not 0 <= self.test_time_zoom < 0.5:
             raise ValueError("test-time zoom must be at least 0 and below 0.5")
+        if not 0 <= self.erase <= 1:
+            raise ValueError("erase must be a share between 0 and 1")
         if not 0 <= self.val_fraction < 0.5:
             raise ValueError("validation fraction must be at least 0 and below 0.5")
         if self.votes and not Path(self.votes).is_file():
