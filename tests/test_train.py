@@ -10,7 +10,7 @@ from emotion_core.model import load_run
 from emotion_core.predict import Predictor
 from tests.conftest import REPO, fake_face
 from train.config import TrainConfig
-from train.fit import learning_rate_at, random_erase
+from train.fit import learning_rate_at, mixup, random_erase
 
 
 def test_fit_writes_a_loadable_self_describing_run(tiny_run):
@@ -101,3 +101,16 @@ def test_random_erasing_blanks_one_rectangle_to_the_mean_in_the_asked_share_of_f
 def test_erase_share_outside_zero_to_one_is_refused():
     with pytest.raises(ValueError, match="erase"):
         TrainConfig(data="x", erase=1.5).validate()
+
+
+def test_mixup_blends_faces_and_their_targets_in_the_same_share():
+    import tensorflow as tf
+
+    tf.random.set_seed(5)
+    n = 16  # face i is a flat image of grey i with a one-hot target on class i: a mix must keep the two in step
+    faces = np.repeat(np.arange(n, dtype=np.float32), 48 * 48).reshape(n, 48, 48, 1)
+    images, targets = (t.numpy() for t in mixup(tf.constant(faces), tf.constant(np.eye(n, dtype=np.float32)), 0.4))
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=1e-5)
+    assert ((targets > 0).sum(axis=1) <= 2).all() and (targets.max(axis=1) < 0.999).any()  # pairs, really blended
+    np.testing.assert_allclose(images[:, 0, 0, 0], targets @ np.arange(n), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(images.std(axis=(1, 2, 3)), 0.0, atol=1e-4)  # each face still one flat grey

@@ -43,6 +43,13 @@ class TrainConfig:
             "blanked to its mean grey (random erasing): the network must also read brows and eyes, not the mouth alone"
         },
     )
+    mixup: float = field(
+        default=0.0,
+        metadata={
+            "help": "mixup's alpha: each training face is blended with another of its batch, and their targets "
+            "alike, in a Beta(alpha, alpha) share (0: off; 0.2 is usual)"
+        },
+    )
     faces: str = field(
         default="auto",
         metadata={
@@ -148,6 +155,8 @@ class TrainConfig:
             raise ValueError("test-time zoom must be at least 0 and below 0.5")
         if not 0 <= self.erase <= 1:
             raise ValueError("erase must be a share between 0 and 1")
+        if self.mixup < 0:
+            raise ValueError("mixup's alpha cannot be negative")
         if not 0 <= self.val_fraction < 0.5:
             raise ValueError("validation fraction must be at least 0 and below 0.5")
         if self.votes and not Path(self.votes).is_file():

@@ -239,6 +239,8 @@ def _tf_dataset(x: np.ndarray, targets: np.ndarray, config: TrainConfig, trainin
         data = data.map(_photo_augment)
     if training and config.erase:
         data = data.map(lambda images, y: (random_erase(images, config.erase), y))
+    if training and config.mixup:
+        data = data.map(lambda images, y: mixup(images, y, config.mixup))
     return data.prefetch(tf.data.AUTOTUNE)
 
 
@@ -330,6 +332,25 @@ def random_erase(images: Any, share: float) -> Any:
     mask = tf.cast(inside & chosen, images.dtype)[..., None]
     mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
     return images * (1 - mask) + mean * mask
+
+
+def mixup(images: Any, targets: Any, alpha: float) -> tuple[Any, Any]:
+    """Blend each face with another face of the batch, and its target with that face's, in a Beta(alpha, alpha)
+    share (Zhang et al., "mixup", 2018).
+
+    The network is asked for answers between two expressions, on faces between them: it learns to grade how much
+    of each it sees instead of only which one, and its scores become better calibrated.
+    """
+    import tensorflow as tf
+
+    n = tf.shape(images)[0]
+    first, second = tf.random.gamma([n], alpha), tf.random.gamma([n], alpha)
+    share = first / tf.maximum(first + second, 1e-12)  # Beta(alpha, alpha) from two Gammas
+    partner = tf.random.shuffle(tf.range(n))
+    blend = share[:, None, None, None]
+    images = blend * images + (1 - blend) * tf.gather(images, partner)
+    targets = share[:, None] * targets + (1 - share[:, None]) * tf.gather(targets, partner)
+    return images, targets
 
 
 def _float32_copy(model: Any, architecture: str, num_classes: int) -> Any:
