@@ -308,7 +308,8 @@ def random_erase(images: Any, share: float) -> Any:
 
     FER2013's faces are mostly strong, open-mouthed expressions, so a network can name them from the mouth alone;
     a posed or subtle face on a real photo often shows its expression in the brows and eyes. Hiding a part of the
-    face at random (Zhong et al., "Random Erasing Data Augmentation", 2017) makes every region count.
+    face at random (Zhong et al., "Random Erasing Data Augmentation", 2017) makes every region count. Off by
+    default: on the shipped model it cost 1.7 TCFE points (benchmarks/RESULTS.md).
     """
     import tensorflow as tf
 
@@ -339,7 +340,8 @@ def mixup(images: Any, targets: Any, alpha: float) -> tuple[Any, Any]:
     share (Zhang et al., "mixup", 2018).
 
     The network is asked for answers between two expressions, on faces between them: it learns to grade how much
-    of each it sees instead of only which one, and its scores become better calibrated.
+    of each it sees instead of only which one. Off by default: on the shipped model it cost 1.3 TCFE points
+    (benchmarks/RESULTS.md).
     """
     import tensorflow as tf
 
