@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from timing import median_ms  # noqa: E402
 
 from emotion_core.access import SHARED_DATA  # noqa: E402
-from emotion_core.faces import DetectorConfig, FaceDetector, eye_angle  # noqa: E402
-from emotion_core.io import decode_image, read_image  # noqa: E402
+from emotion_core.vision.detect import DetectorConfig, FaceDetector, eye_angle  # noqa: E402
+from emotion_core.vision.decode import decode_image, read_image  # noqa: E402
 
 # (name, image, faces expected, rotation applied in degrees or None)
 Case = tuple[str, np.ndarray, int, float | None]

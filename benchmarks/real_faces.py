@@ -33,7 +33,7 @@ from emotion_core.access import SHARED_DATA  # noqa: E402
 from emotion_core.datasets import open_dataset  # noqa: E402
 from emotion_core.errors import EmotionCoreError  # noqa: E402
 from emotion_core.evaluate import score  # noqa: E402
-from emotion_core.io import decode_image  # noqa: E402
+from emotion_core.vision.decode import decode_image  # noqa: E402
 from emotion_core.labels import canonical_label  # noqa: E402
 from emotion_core.predict import Predictor  # noqa: E402
 from emotion_core.votes import read_votes  # noqa: E402

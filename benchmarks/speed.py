@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from timing import median_ms  # noqa: E402
 from webcam_fps import FACES, WARM_UP, run, stream  # noqa: E402
 
-from emotion_core.faces import DetectorConfig, FaceDetector  # noqa: E402
+from emotion_core.vision.detect import DetectorConfig, FaceDetector  # noqa: E402
 from emotion_core.live import LiveConfig, LiveProcessor  # noqa: E402
 from emotion_core.predict import Predictor  # noqa: E402
-from emotion_core.preprocess import faces_to_batch  # noqa: E402
+from emotion_core.vision.align import faces_to_batch  # noqa: E402
 from emotion_core.tflite import live_model  # noqa: E402
 
 

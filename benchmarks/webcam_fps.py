@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emotion_core.io import read_image  # noqa: E402
+from emotion_core.vision.decode import read_image  # noqa: E402
 from emotion_core.live import LiveConfig, LiveProcessor, LiveResult  # noqa: E402
 from emotion_core.predict import Predictor  # noqa: E402
 from emotion_core.tflite import live_model  # noqa: E402

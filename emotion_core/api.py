@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emotion_core.io import MAX_PIXELS, decode_image
+from emotion_core.vision.decode import MAX_PIXELS, decode_image
 from emotion_core.predict import Predictor, image_record
 from emotion_core.registry import model_summaries
 

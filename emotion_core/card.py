@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from emotion_core.errors import ModelLoadError
-from emotion_core.preprocess import PreprocessConfig
+from emotion_core.vision.align import PreprocessConfig
 from emotion_core.views import TestTimeViews
 
 KNOWN_KEYS = (

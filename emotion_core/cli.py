@@ -63,7 +63,7 @@ def _load_predictor(model: str | None) -> Predictor | None:
 
 
 def _predict(images: list[str], model: str | None, explain: str | None = None) -> int:
-    from emotion_core.io import read_image
+    from emotion_core.vision.decode import read_image
     from emotion_core.predict import image_record
 
     predictor = _load_predictor(model)

@@ -14,7 +14,7 @@ from emotion_core.architectures import check_architecture
 from emotion_core.card import ModelCard
 from emotion_core.errors import ModelLoadError, ModelNotFoundError
 from emotion_core.files import replace_atomically, write_json_atomic
-from emotion_core.preprocess import INPUT_SIZE
+from emotion_core.vision.align import INPUT_SIZE
 from emotion_core.registry import read_card
 from emotion_core.run_folder import METADATA_FILE, MODEL_FILE
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_core import faces as faces_module
-from emotion_core import preprocess as preprocess_module
-from emotion_core.faces import FaceDetector
-from emotion_core.preprocess import PreprocessConfig, photo_to_inputs
+from emotion_core.vision import detect as faces_module
+from emotion_core.vision import align as preprocess_module
+from emotion_core.vision.detect import FaceDetector
+from emotion_core.vision.align import PreprocessConfig, photo_to_inputs
 
 logger = logging.getLogger(__name__)
 

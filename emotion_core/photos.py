@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from emotion_core.draw import draw_faces
+from emotion_core.vision.draw import draw_faces
 from emotion_core.errors import EmotionCoreError
-from emotion_core.io import decode_image
+from emotion_core.vision.decode import decode_image
 from emotion_core.records import BOX_COLUMNS, Face
 
 if TYPE_CHECKING:  # importing it loads TensorFlow: a page that only exports results need not wait for it

@@ -12,9 +12,9 @@ import numpy as np
 
 from emotion_core.card import ModelCard
 from emotion_core.errors import EmotionCoreError, ModelLoadError
-from emotion_core.faces import Box, Detection, FaceDetector
+from emotion_core.vision.detect import Box, Detection, FaceDetector
 from emotion_core.model import first_line, forward_function, load_run
-from emotion_core.preprocess import PreprocessConfig, faces_to_batch, photo_to_inputs
+from emotion_core.vision.align import PreprocessConfig, faces_to_batch, photo_to_inputs
 from emotion_core.records import Face
 from emotion_core.registry import resolve_model
 from emotion_core.views import TestTimeViews

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emotion_core.faces import Box, Detection
+from emotion_core.vision.detect import Box, Detection
 
 BOX_COLUMNS = ("x", "y", "w", "h")
 

@@ -78,7 +78,7 @@ def analyse_video(
     the last boxes). ``cancel`` (e.g. ``threading.Event().is_set``) is checked before each frame; the
     file handles are released however the loop ends, including when the caller closes the generator.
     """
-    from emotion_core.draw import draw_faces
+    from emotion_core.vision.draw import draw_faces
 
     if every < 1:
         raise ValueError(f"every must be 1 or more, not {every}")

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.batch import jobs
-from emotion_core.io import read_image
+from emotion_core.vision.decode import read_image
 from tests.conftest import jpeg_bytes, shared_photo
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "batch.py")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.io import read_image
+from emotion_core.vision.decode import read_image
 from emotion_core.photos import analyse_photo, results_csv, results_json
 from emotion_core.predict import Predictor
 

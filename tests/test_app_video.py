@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.io import read_image
+from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.model import build_model, save_run
 from tests.conftest import shared_photo

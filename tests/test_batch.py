@@ -18,7 +18,7 @@ import pytest
 
 from emotion_core.batch import BatchConfig, run_batch
 from emotion_core.batch.output import done_keys, parts_dir, read_table
-from emotion_core.io import read_image
+from emotion_core.vision.decode import read_image
 from tests.conftest import REPO, jpeg_bytes, shared_photo
 from tests.test_io import png_claiming
 from tests.test_video import write_face_clip

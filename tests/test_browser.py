@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_core.io import read_image
+from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
 from tests.conftest import shared_photo
 

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 import pytest
 
-from emotion_core.io import read_image
+from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.live import LiveProcessor
 from emotion_core.predict import Predictor

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from emotion_core.errors import ImageTooLargeError, InvalidImageError
-from emotion_core.io import decode_image, read_image
+from emotion_core.vision.decode import decode_image, read_image
 
 
 def png_claiming(width: int, height: int) -> bytes:

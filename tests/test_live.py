@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from emotion_core.card import ModelCard
-from emotion_core.faces import FaceDetector
-from emotion_core.io import read_image
+from emotion_core.vision.detect import FaceDetector
+from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.live import EmotionHistory, LiveConfig, LiveFace, LiveProcessor, LiveResult, StageTimes, iou
 from emotion_core.predict import Predictor

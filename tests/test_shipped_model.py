@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from emotion_core.access import SHARED_DATA
-from emotion_core.io import decode_image, read_image
+from emotion_core.vision.decode import decode_image, read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.predict import Predictor
 from emotion_core.registry import DEFAULT_MODEL_DIR, read_metadata

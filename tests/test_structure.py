@@ -22,9 +22,9 @@ from tests.conftest import REPO
 # Modules a drawing helper, a page listing names, or a CLI's --help needs: none may pull in TensorFlow.
 LIGHT_MODULES = [
     "emotion_core.architectures",
-    "emotion_core.draw",
+    "emotion_core.vision.draw",
     "emotion_core.errors",
-    "emotion_core.faces",
+    "emotion_core.vision.detect",
     "emotion_core.processes",
     "emotion_core.tracking",
     "emotion_core.card",
@@ -34,8 +34,8 @@ LIGHT_MODULES = [
     "emotion_core.records",
     "emotion_core.run_folder",
     "emotion_core.settings",
-    "emotion_core.io",
-    "emotion_core.preprocess",
+    "emotion_core.vision.decode",
+    "emotion_core.vision.align",
     "emotion_core.views",
     "emotion_core.registry",
     "emotion_core.access",

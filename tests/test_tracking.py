@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emotion_core import tracking
-from emotion_core.faces import Detection
+from emotion_core.vision.detect import Detection
 from emotion_core.tracking import Tracker, TrackerConfig, iou, person_label
 
 

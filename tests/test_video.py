@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_core.io import read_image
+from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.model import build_model, save_run
 from emotion_core.predict import Predictor

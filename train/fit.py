@@ -22,7 +22,7 @@ from emotion_core.model import build_model, save_run
 from emotion_core.paths import runs_dir
 from emotion_core.photo_faces import CropCache, PhotoCropper
 from emotion_core.predict import Predictor
-from emotion_core.preprocess import PreprocessConfig
+from emotion_core.vision.align import PreprocessConfig
 from emotion_core.run_folder import CHECKPOINT_FILE as CHECKPOINT
 from emotion_core.run_folder import CONFIG_FILE as CONFIG
 from emotion_core.run_folder import LOG_FILE as LOG

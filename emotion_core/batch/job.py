@@ -176,7 +176,7 @@ class Preparer:
         self.predictor, self.reader, self._local = predictor, ImageReader(), threading.local()
 
     def __call__(self, unit: Unit) -> Prepared:
-        from emotion_core.preprocess import faces_to_batch
+        from emotion_core.vision.align import faces_to_batch
 
         if unit.error is not None:
             return Prepared(unit, error=unit.error)

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from emotion_core.batch.sources import IMAGE_FRAME
 from emotion_core.errors import EmotionCoreError
-from emotion_core.faces import Box
+from emotion_core.vision.detect import Box
 
 logger = logging.getLogger(__name__)
 

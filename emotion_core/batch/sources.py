@@ -20,7 +20,7 @@ import numpy as np
 
 from emotion_core.datasets import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, _safe_member_name, check_archive, read_member
 from emotion_core.errors import EmotionCoreError, InvalidImageError
-from emotion_core.io import decode_image
+from emotion_core.vision.decode import decode_image
 
 logger = logging.getLogger(__name__)
 

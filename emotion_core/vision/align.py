@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from emotion_core.faces import Box, Detection, FaceDetector, to_grey
+from emotion_core.vision.detect import Box, Detection, FaceDetector, to_grey
 
 INPUT_SIZE = 48
 
