@@ -23,7 +23,7 @@ from emotion_core.access import SHARED_DATA  # noqa: E402
 from emotion_core.vision.detect import DetectorConfig, FaceDetector  # noqa: E402
 from emotion_core.vision.decode import decode_image  # noqa: E402
 from emotion_core.labels import canonical_label  # noqa: E402
-from emotion_core.predict import Predictor  # noqa: E402
+from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.vision.align import faces_to_batch  # noqa: E402
 
 

@@ -38,7 +38,7 @@ from webcam_fps import FACES, stream  # noqa: E402
 
 from emotion_core.live import LiveConfig, LiveProcessor  # noqa: E402
 from emotion_core.photos import analyse_photo  # noqa: E402
-from emotion_core.predict import Predictor  # noqa: E402
+from emotion_core.classify.predictor import Predictor  # noqa: E402
 
 POLL_S = 0.5  # pages/webcam.py's polling period
 

@@ -35,7 +35,7 @@ from emotion_core.errors import EmotionCoreError  # noqa: E402
 from emotion_core.evaluate import score  # noqa: E402
 from emotion_core.vision.decode import decode_image  # noqa: E402
 from emotion_core.labels import canonical_label  # noqa: E402
-from emotion_core.predict import Predictor  # noqa: E402
+from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.votes import read_votes  # noqa: E402
 
 TCFE = SHARED_DATA / "tcfe" / "tcfe.zip"

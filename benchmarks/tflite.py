@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from timing import median_ms  # noqa: E402
 
-from emotion_core.predict import Predictor  # noqa: E402
-from emotion_core.registry import resolve_model  # noqa: E402
-from emotion_core.tflite import QUANTIZATIONS  # noqa: E402
+from emotion_core.classify.predictor import Predictor  # noqa: E402
+from emotion_core.classify.registry import resolve_model  # noqa: E402
+from emotion_core.classify.tflite import QUANTIZATIONS  # noqa: E402
 from train.evaluate import evaluate  # noqa: E402
 from train.export import export  # noqa: E402
 

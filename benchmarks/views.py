@@ -18,8 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotion_core.datasets import open_dataset  # noqa: E402
-from emotion_core.predict import Predictor  # noqa: E402
-from emotion_core.views import TestTimeViews  # noqa: E402
+from emotion_core.classify.predictor import Predictor  # noqa: E402
+from emotion_core.classify.views import TestTimeViews  # noqa: E402
 
 
 def per_view_probabilities(

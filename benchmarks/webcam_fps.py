@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotion_core.vision.decode import read_image  # noqa: E402
 from emotion_core.live import LiveConfig, LiveProcessor, LiveResult  # noqa: E402
-from emotion_core.predict import Predictor  # noqa: E402
-from emotion_core.tflite import live_model  # noqa: E402
+from emotion_core.classify.predictor import Predictor  # noqa: E402
+from emotion_core.classify.tflite import live_model  # noqa: E402
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
 WARM_UP = 10  # frames left out of the figures (first detections, allocator warm-up)

@@ -15,8 +15,8 @@ from emotion_core.errors import EmotionCoreError, ModelLoadError
 from emotion_core.files import file_version
 from emotion_core.paths import default_data_path
 from emotion_core.photo_faces import FACE_MODES, CropCache, PhotoCropper
-from emotion_core.predict import Predictor
-from emotion_core.registry import DEFAULT_NAME, list_models
+from emotion_core.classify.predictor import Predictor
+from emotion_core.classify.registry import DEFAULT_NAME, list_models
 
 MODEL_KEY = "model_name"
 DATA_KEY = "data_path"

@@ -22,8 +22,8 @@ from emotion_core.errors import EmotionCoreError
 from emotion_core.settings import quiet_tensorflow
 
 if TYPE_CHECKING:  # imported where used: they load TensorFlow, which --help and a bad argument need not wait for
-    from emotion_core.explain import Explainer
-    from emotion_core.predict import Predictor
+    from emotion_core.classify.explain import Explainer
+    from emotion_core.classify.predictor import Predictor
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -53,7 +53,7 @@ def cli(argv: list[str] | None = None) -> int:
 
 def _load_predictor(model: str | None) -> Predictor | None:
     """The model, or None after printing the one-line reason (exit status 2: the command could not start)."""
-    from emotion_core.predict import Predictor
+    from emotion_core.classify.predictor import Predictor
 
     try:
         return Predictor.load(model)
@@ -64,7 +64,7 @@ def _load_predictor(model: str | None) -> Predictor | None:
 
 def _predict(images: list[str], model: str | None, explain: str | None = None) -> int:
     from emotion_core.vision.decode import read_image
-    from emotion_core.predict import image_record
+    from emotion_core.classify.predictor import image_record
 
     predictor = _load_predictor(model)
     if predictor is None:
@@ -72,7 +72,7 @@ def _predict(images: list[str], model: str | None, explain: str | None = None) -
     explainer: Explainer | None = None
     used_stems: set[str] = set()
     if explain is not None:
-        from emotion_core.explain import Explainer
+        from emotion_core.classify.explain import Explainer
 
         try:
             Path(explain).mkdir(parents=True, exist_ok=True)
@@ -111,7 +111,7 @@ def _write_explanations(predictor: Any, explainer: Any, image: Any, faces: list,
     """One Grad-CAM overlay PNG per face, '<stem>_face<i>.png' with i its place in the JSON list."""
     import cv2
 
-    from emotion_core.explain import explain_faces
+    from emotion_core.classify.explain import explain_faces
 
     for index, picture in enumerate(explain_faces(predictor, image, faces, explainer)):
         target = stem.with_name(f"{stem.name}_face{index}.png")
@@ -228,7 +228,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"error: the API needs FastAPI and uvicorn ({error}): pip install -r requirements.txt", file=sys.stderr)
         return 1
-    from emotion_core.registry import DEFAULT_NAME
+    from emotion_core.classify.registry import DEFAULT_NAME
 
     predictor = _load_predictor(args.model)
     if predictor is None:

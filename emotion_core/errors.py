@@ -37,7 +37,7 @@ class DataPathNotAllowedError(EmotionCoreError):
 
 
 class UnknownArchitectureError(EmotionCoreError, ValueError):
-    """An architecture name that emotion_core.model cannot build; the message lists those it can.
+    """An architecture name that emotion_core.classify.network cannot build; the message lists those it can.
 
     Also a ValueError: it is a bad configuration value, caught as such by TrainConfig's callers.
     """

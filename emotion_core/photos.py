@@ -21,7 +21,7 @@ from emotion_core.vision.decode import decode_image
 from emotion_core.records import BOX_COLUMNS, Face
 
 if TYPE_CHECKING:  # importing it loads TensorFlow: a page that only exports results need not wait for it
-    from emotion_core.predict import Predictor
+    from emotion_core.classify.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from emotion_core.records import BOX_COLUMNS, Face
 from emotion_core.tracking import Tracker, TrackerConfig
 
 if TYPE_CHECKING:  # importing it loads TensorFlow; probe() answers a bad file without that wait
-    from emotion_core.predict import Predictor
+    from emotion_core.classify.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dashboard.common import data_picker, dataset_or_stop, enter_through_app, fa
 from emotion_core.errors import EmotionCoreError
 from emotion_core.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
 from emotion_core.explore import SAMPLE_DATA, data_version
-from emotion_core.registry import model_version
+from emotion_core.classify.registry import model_version
 from train.evaluate import evaluate_with_predictions
 
 GALLERY_SIZE = 24

@@ -17,7 +17,7 @@ from dashboard.common import (
 )
 from emotion_core.errors import EmotionCoreError
 from emotion_core.explore import data_version
-from emotion_core.registry import DEFAULT_NAME, list_models, model_version
+from emotion_core.classify.registry import DEFAULT_NAME, list_models, model_version
 from train import models
 
 NOTICE_KEY = "models_notice"

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import data_picker, enter_through_app, faces_picker, model_picker
-from emotion_core.architectures import ARCHITECTURES
-from emotion_core.registry import list_models
+from emotion_core.classify.architectures import ARCHITECTURES
+from emotion_core.classify.registry import list_models
 from train import launcher
 from train.config import TrainConfig
 

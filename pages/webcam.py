@@ -20,7 +20,7 @@ from dashboard.common import enter_through_app, load_predictor, model_errors, mo
 from emotion_core.vision.draw import chart_colours
 from emotion_core.live import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
 from emotion_core.recording import Recording
-from emotion_core.tflite import live_model
+from emotion_core.classify.tflite import live_model
 
 ICE_ENV = "EMOTION_ICE_SERVERS"
 POLL_S = 0.5  # how often the page redraws labels and chart; the video itself is not slowed by it

@@ -120,7 +120,7 @@ def runs(tmp_path, monkeypatch, tiny_run):
 def random_tiny_run(tmp_path_factory) -> Path:
     """A tiny random-weight run folder (no training, under a second): for plumbing tests where labels don't matter."""
     from emotion_core.labels import EMOTIONS
-    from emotion_core.model import build_model, save_run
+    from emotion_core.classify.network import build_model, save_run
 
     metadata = {"labels": list(EMOTIONS), "input_size": 48, "architecture": "tiny"}
     return save_run(tmp_path_factory.mktemp("runs") / "tiny-random", build_model("tiny", len(EMOTIONS)), metadata)

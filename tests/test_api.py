@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from emotion_core.api import ApiConfig, create_app
 from emotion_core.labels import EMOTIONS
-from emotion_core.model import build_model, save_run
-from emotion_core.predict import Predictor
+from emotion_core.classify.network import build_model, save_run
+from emotion_core.classify.predictor import Predictor
 from tests.conftest import REPO, shared_photo
 from tests.test_io import png_claiming
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.registry import list_models
+from emotion_core.classify.registry import list_models
 from train import launcher
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

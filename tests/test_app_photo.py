@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from emotion_core.vision.decode import read_image
 from emotion_core.photos import analyse_photo, results_csv, results_json
-from emotion_core.predict import Predictor
+from emotion_core.classify.predictor import Predictor
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.registry import list_models
+from emotion_core.classify.registry import list_models
 from train import launcher
 from train.config import TrainConfig
 

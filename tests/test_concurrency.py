@@ -15,7 +15,7 @@ import pytest
 from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.live import LiveProcessor
-from emotion_core.predict import Predictor
+from emotion_core.classify.predictor import Predictor
 from tests.conftest import REPO, shared_photo
 from tests.test_live import webcam_frame
 
@@ -27,7 +27,7 @@ def shared_predictor(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
     """A real tiny Keras model, with weights scaled up so different faces get clearly different probabilities."""
     import keras
 
-    from emotion_core.model import build_model, save_run
+    from emotion_core.classify.network import build_model, save_run
 
     keras.utils.set_random_seed(0)  # the initial weights too: unseeded, some draws told A and B apart too little
     model = build_model("tiny", len(EMOTIONS))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from emotion_core.labels import EMOTIONS
-from emotion_core.model import build_model, save_run
-from emotion_core.predict import Predictor
-from emotion_core.registry import read_card
+from emotion_core.classify.network import build_model, save_run
+from emotion_core.classify.predictor import Predictor
+from emotion_core.classify.registry import read_card
 from tests.conftest import fake_face, run_module
 from train.config import TrainConfig
 from train.ensemble import ensemble
@@ -77,7 +77,7 @@ def test_cli_writes_a_scored_ensemble_that_exports_to_int8(members, tmp_path, ti
 
 
 def test_explanations_average_each_members_grad_cam(members, tmp_path):
-    from emotion_core.explain import Explainer
+    from emotion_core.classify.explain import Explainer
 
     explainer = Explainer(Predictor.load(ensemble([str(m) for m in members], tmp_path / "pair")).model)
     x, classes = faces(3), [0, 3, 6]

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from emotion_core.model import build_model, load_run
-from emotion_core.predict import Predictor
+from emotion_core.classify.network import build_model, load_run
+from emotion_core.classify.predictor import Predictor
 from tests.conftest import jpeg_bytes, make_dataset_files, write_zip
 from train.config import TrainConfig
 from train.finetune import transfer_weights

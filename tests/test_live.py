@@ -7,12 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-from emotion_core.card import ModelCard
+from emotion_core.classify.card import ModelCard
 from emotion_core.vision.detect import FaceDetector
 from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.live import EmotionHistory, LiveConfig, LiveFace, LiveProcessor, LiveResult, StageTimes, iou
-from emotion_core.predict import Predictor
+from emotion_core.classify.predictor import Predictor
 from tests.conftest import shared_photo
 
 
@@ -59,7 +59,7 @@ def scripted_predictor(*outputs: dict[str, float], inference: dict | None = None
 @pytest.fixture(scope="module")
 def tiny_predictor(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
     """A real Keras model (untrained tiny CNN) saved and loaded like any run: its accuracy is irrelevant here."""
-    from emotion_core.model import build_model, save_run
+    from emotion_core.classify.network import build_model, save_run
 
     run = tmp_path_factory.mktemp("tiny")
     save_run(run, build_model("tiny", len(EMOTIONS)), {"labels": list(EMOTIONS), "input_size": 48})

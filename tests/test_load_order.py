@@ -32,9 +32,9 @@ print("srtp ok")
 @pytest.mark.parametrize(
     "entry",
     [
-        "import emotion_core.model",  # the CLI, the pages, the benchmarks
+        "import emotion_core.classify.network",  # the CLI, the pages, the benchmarks
         "import train.fit",  # train/fit.py imports keras before any emotion_core module
-        "import streamlit_webrtc, emotion_core.model",  # the webcam page's own order
+        "import streamlit_webrtc, emotion_core.classify.network",  # the webcam page's own order
     ],
 )
 def test_srtp_works_after_any_entry_point_loaded_tensorflow(entry: str) -> None:

@@ -14,30 +14,30 @@ from pathlib import Path
 import pytest
 
 from emotion_core import errors, paths, run_folder
-from emotion_core.architectures import ARCHITECTURES, check_architecture
+from emotion_core.classify.architectures import ARCHITECTURES, check_architecture
 from emotion_core.files import file_version, write_json_atomic
 from emotion_core.records import Face
 from tests.conftest import REPO
 
 # Modules a drawing helper, a page listing names, or a CLI's --help needs: none may pull in TensorFlow.
 LIGHT_MODULES = [
-    "emotion_core.architectures",
+    "emotion_core.classify.architectures",
     "emotion_core.vision.draw",
     "emotion_core.errors",
     "emotion_core.vision.detect",
     "emotion_core.processes",
     "emotion_core.tracking",
-    "emotion_core.card",
+    "emotion_core.classify.card",
     "emotion_core.files",
     "emotion_core.labels",
     "emotion_core.paths",
     "emotion_core.records",
-    "emotion_core.run_folder",
+    "emotion_core.classify.run_folder",
     "emotion_core.settings",
     "emotion_core.vision.decode",
     "emotion_core.vision.align",
-    "emotion_core.views",
-    "emotion_core.registry",
+    "emotion_core.classify.views",
+    "emotion_core.classify.registry",
     "emotion_core.access",
     "emotion_core.explore",
     "emotion_core.datasets",
@@ -71,8 +71,7 @@ def test_light_modules_import_no_tensorflow():
 
 
 def test_face_is_still_importable_from_predict():
-    from emotion_core import predict
-
+    from emotion_core.classify import predictor as predict
     assert predict.Face is Face
 
 
@@ -82,7 +81,7 @@ def test_face_row_is_the_flat_csv_shape():
 
 
 def test_architecture_names_match_the_builders():
-    from emotion_core.model import ARCHITECTURES as BUILDERS
+    from emotion_core.classify.network import ARCHITECTURES as BUILDERS
 
     assert tuple(BUILDERS) == ARCHITECTURES
     with pytest.raises(errors.UnknownArchitectureError, match="choose one of vgg, tiny"):

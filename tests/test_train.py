@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from emotion_core.model import load_run
-from emotion_core.predict import Predictor
+from emotion_core.classify.network import load_run
+from emotion_core.classify.predictor import Predictor
 from tests.conftest import REPO, fake_face
 from train.config import TrainConfig
 from train.fit import learning_rate_at, mixup, random_erase

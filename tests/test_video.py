@@ -14,8 +14,8 @@ import pytest
 
 from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
-from emotion_core.model import build_model, save_run
-from emotion_core.predict import Predictor
+from emotion_core.classify.network import build_model, save_run
+from emotion_core.classify.predictor import Predictor
 from emotion_core.video import SegmentSummary, analyse_video, probe, results_csv, timeline_rows
 from tests.conftest import REPO, shared_photo
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from emotion_core.views import TestTimeViews
+from emotion_core.classify.views import TestTimeViews
 
 
 def faces(n: int, seed: int = 0) -> np.ndarray:

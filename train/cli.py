@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from emotion_core.run_folder import CONFIG_FILE
+from emotion_core.classify.run_folder import CONFIG_FILE
 from emotion_core.settings import quiet_tensorflow
 from train.config import add_config_arguments, config_from_args
 

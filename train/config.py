@@ -7,7 +7,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emotion_core.views import TestTimeViews
+from emotion_core.classify.views import TestTimeViews
 
 if TYPE_CHECKING:
     from emotion_core.people import PersonSplit
@@ -131,7 +131,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError with a one-line reason, before anything is launched."""
-        from emotion_core.architectures import ENSEMBLE, check_architecture
+        from emotion_core.classify.architectures import ENSEMBLE, check_architecture
         from emotion_core.errors import EmotionCoreError
         from emotion_core.photo_faces import FACE_MODES
 
@@ -143,7 +143,7 @@ class TrainConfig:
         if not 0 < self.learning_rate < 1:
             raise ValueError("learning rate must be between 0 and 1")
         if self.init:
-            from emotion_core.registry import read_metadata
+            from emotion_core.classify.registry import read_metadata
 
             try:
                 architecture = read_metadata(self.init).get("architecture")

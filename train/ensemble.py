@@ -18,12 +18,12 @@ import keras
 import numpy as np
 from keras import layers
 
-from emotion_core.architectures import ENSEMBLE
-from emotion_core.card import ModelCard
+from emotion_core.classify.architectures import ENSEMBLE
+from emotion_core.classify.card import ModelCard
 from emotion_core.files import write_json_atomic
-from emotion_core.model import load_run, save_run
-from emotion_core.registry import read_card, resolve_model
-from emotion_core.run_folder import METADATA_FILE
+from emotion_core.classify.network import load_run, save_run
+from emotion_core.classify.registry import read_card, resolve_model
+from emotion_core.classify.run_folder import METADATA_FILE
 from train.evaluate import evaluate
 
 

@@ -13,7 +13,7 @@ from emotion_core.errors import DatasetLayoutError
 from emotion_core.evaluate import NO_FACE, score
 from emotion_core.people import PersonSplit
 from emotion_core.photo_faces import CropCache, PhotoCropper
-from emotion_core.predict import Predictor
+from emotion_core.classify.predictor import Predictor
 
 
 @dataclass

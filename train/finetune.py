@@ -8,8 +8,8 @@ import keras
 import numpy as np
 
 from emotion_core.labels import ordered_labels
-from emotion_core.model import build_model, load_run
-from emotion_core.registry import resolve_model
+from emotion_core.classify.network import build_model, load_run
+from emotion_core.classify.registry import resolve_model
 
 
 def initial_model(init: str, data_labels: list[str]) -> tuple[keras.Model, list[str], str]:

@@ -25,12 +25,12 @@ from emotion_core.errors import EmotionCoreError, LaunchError
 from emotion_core.files import write_json_atomic
 from emotion_core.paths import runs_dir
 from emotion_core.processes import exclusive_lock, process_alive
-from emotion_core.run_folder import ACTIVE_FILE as ACTIVE
-from emotion_core.run_folder import CONFIG_FILE as CONFIG
-from emotion_core.run_folder import LOG_FILE as LOG
-from emotion_core.run_folder import OUTPUT_FILE as OUTPUT
-from emotion_core.run_folder import STATE_FILE as STATE
-from emotion_core.run_folder import new_run_dir
+from emotion_core.classify.run_folder import ACTIVE_FILE as ACTIVE
+from emotion_core.classify.run_folder import CONFIG_FILE as CONFIG
+from emotion_core.classify.run_folder import LOG_FILE as LOG
+from emotion_core.classify.run_folder import OUTPUT_FILE as OUTPUT
+from emotion_core.classify.run_folder import STATE_FILE as STATE
+from emotion_core.classify.run_folder import new_run_dir
 from train.config import TrainConfig, config_to_argv
 
 REPO = Path(__file__).resolve().parent.parent  # cwd of the child, so ``-m train`` imports this checkout

@@ -1,6 +1,6 @@
 """Managing registered models: list, rename, delete, compare and combine them.
 
-It lives in ``train`` rather than ``emotion_core.registry`` because renaming or deleting must know whether a
+It lives in ``train`` rather than ``emotion_core.classify.registry`` because renaming or deleting must know whether a
 training run is writing into the folder (train.launcher) and comparing scores through train.evaluate.
 """
 
@@ -16,8 +16,8 @@ import pandas as pd
 
 from emotion_core.errors import ModelActionError, ModelNotFoundError
 from emotion_core.files import write_json_atomic
-from emotion_core.registry import DEFAULT_NAME, SUMMARY_COLUMNS, list_models, model_summaries, read_metadata, runs_dir
-from emotion_core.run_folder import METADATA_FILE, MODEL_FILE, OUTPUT_FILE, STATE_FILE
+from emotion_core.classify.registry import DEFAULT_NAME, SUMMARY_COLUMNS, list_models, model_summaries, read_metadata, runs_dir
+from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE, OUTPUT_FILE, STATE_FILE
 from train import launcher
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")

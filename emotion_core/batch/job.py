@@ -24,7 +24,7 @@ from emotion_core.batch.sources import ImageReader, Unit, count_units, iter_item
 from emotion_core.errors import EmotionCoreError
 
 if TYPE_CHECKING:  # loads TensorFlow
-    from emotion_core.predict import Predictor
+    from emotion_core.classify.predictor import Predictor
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def run_batch(config: BatchConfig, predictor: Predictor | None = None, quiet: bo
 
 
 def _load(model: str | None) -> Predictor:
-    from emotion_core.predict import Predictor
+    from emotion_core.classify.predictor import Predictor
 
     return Predictor.load(model)
 

@@ -51,7 +51,7 @@ class ReadDetect:
     (so a unit's faces never split across batches, and a part file holds a unit whole)."""
 
     def __init__(self, model: str | None, every: int, done_frames: dict[str, list[int]]) -> None:
-        from emotion_core.predict import Predictor
+        from emotion_core.classify.predictor import Predictor
 
         self.preparer = Preparer(_light_predictor(Predictor, model))
         self.every, self.done = every, {(s, f) for s, frames in done_frames.items() for f in frames}
@@ -65,7 +65,7 @@ class Classify:
     """Actor holding one warm Predictor: every face of a batch of units in one model call, then the rows."""
 
     def __init__(self, model: str | None) -> None:
-        from emotion_core.predict import Predictor
+        from emotion_core.classify.predictor import Predictor
 
         self.predictor, self.model = Predictor.load(model), model_name(model)
 
@@ -90,7 +90,7 @@ class Classify:
 
 def _light_predictor(predictor_class: Any, model: str | None) -> Any:
     """A Predictor's detector and preprocessing settings without loading its network (the detect stage)."""
-    from emotion_core.registry import read_card
+    from emotion_core.classify.registry import read_card
 
     return predictor_class(model=None, card=read_card(model), forward=lambda x: x)
 

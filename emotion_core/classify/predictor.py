@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.card import ModelCard
+from emotion_core.classify.card import ModelCard
 from emotion_core.errors import EmotionCoreError, ModelLoadError
 from emotion_core.vision.detect import Box, Detection, FaceDetector
-from emotion_core.model import first_line, forward_function, load_run
+from emotion_core.classify.network import first_line, forward_function, load_run
 from emotion_core.vision.align import PreprocessConfig, faces_to_batch, photo_to_inputs
 from emotion_core.records import Face
-from emotion_core.registry import resolve_model
-from emotion_core.views import TestTimeViews
+from emotion_core.classify.registry import resolve_model
+from emotion_core.classify.views import TestTimeViews
 
 RUNTIMES = ("keras", "tflite")
 
@@ -58,7 +58,7 @@ class Predictor:
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime '{runtime}'; choose one of {', '.join(RUNTIMES)}")
         if runtime == "tflite" or str(model).endswith(".tflite"):
-            from emotion_core.tflite import load_tflite
+            from emotion_core.classify.tflite import load_tflite
 
             lite, card = load_tflite(model)
             predictor = cls(lite, card, forward=lite, runtime="tflite", file=lite.path.name)

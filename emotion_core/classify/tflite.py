@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.card import ModelCard
+from emotion_core.classify.card import ModelCard
 from emotion_core.errors import ModelLoadError, ModelNotFoundError
 from emotion_core.files import replace_atomically, write_json_atomic
-from emotion_core.model import first_line, load_run
-from emotion_core.registry import DEFAULT_NAME, read_card, read_metadata, resolve_model
-from emotion_core.run_folder import METADATA_FILE
+from emotion_core.classify.network import first_line, load_run
+from emotion_core.classify.registry import DEFAULT_NAME, read_card, read_metadata, resolve_model
+from emotion_core.classify.run_folder import METADATA_FILE
 
 QUANTIZATIONS = ("none", "float16", "int8")
 CALIBRATION_IMAGES = 200  # int8 ranges settle well before this; more only slows the export

@@ -15,7 +15,7 @@ import numpy as np
 
 from emotion_core.errors import ModelLoadError
 from emotion_core.vision.align import PreprocessConfig
-from emotion_core.views import TestTimeViews
+from emotion_core.classify.views import TestTimeViews
 
 KNOWN_KEYS = (
     "name", "labels", "input_size", "preprocessing", "inference", "architecture",

@@ -1,4 +1,4 @@
-"""The names of the model architectures ``emotion_core.model`` can build, without importing Keras to list them."""
+"""The names of the model architectures ``emotion_core.classify.network`` can build, without importing Keras to list them."""
 
 from __future__ import annotations
 

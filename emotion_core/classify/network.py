@@ -10,13 +10,13 @@ import keras
 import numpy as np
 from keras import layers
 
-from emotion_core.architectures import check_architecture
-from emotion_core.card import ModelCard
+from emotion_core.classify.architectures import check_architecture
+from emotion_core.classify.card import ModelCard
 from emotion_core.errors import ModelLoadError, ModelNotFoundError
 from emotion_core.files import replace_atomically, write_json_atomic
 from emotion_core.vision.align import INPUT_SIZE
-from emotion_core.registry import read_card
-from emotion_core.run_folder import METADATA_FILE, MODEL_FILE
+from emotion_core.classify.registry import read_card
+from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE
 
 # Re-exported: callers that already load Keras may keep importing these from here.
 __all__ = [
@@ -62,7 +62,7 @@ def _tiny(x: Any, num_classes: int) -> Any:
 
 
 ARCHITECTURES: dict[str, Callable[[Any, int], Any]] = {"vgg": _vgg, "tiny": _tiny}
-# emotion_core.architectures lists these names for callers that must not load Keras (a test keeps the two equal).
+# emotion_core.classify.architectures lists these names for callers that must not load Keras (a test keeps the two equal).
 
 
 def build_model(architecture: str, num_classes: int, size: int = INPUT_SIZE) -> keras.Model:
@@ -83,7 +83,7 @@ def forward_function(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
     """A compiled forward pass over any batch size: uint8-valued (n, s, s, 1) array -> probabilities.
 
     Calling a Keras model eagerly runs layer by layer in Python; one traced graph is several times
-    faster for the 1-4 faces of a webcam frame. Test-time views wrap this (emotion_core.views).
+    faster for the 1-4 faces of a webcam frame. Test-time views wrap this (emotion_core.classify.views).
     """
     import tensorflow as tf
 
