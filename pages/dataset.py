@@ -16,9 +16,9 @@ from dashboard.common import (
     get_dataset,
     model_picker,
 )
-from emotion_core.datasets import FaceChoice
+from emotion_core.data.datasets import FaceChoice
 from emotion_core.errors import EmotionCoreError
-from emotion_core.explore import (
+from emotion_core.data.summary import (
     SAMPLE_DATA,
     data_version,
     distribution,

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import enter_through_app, model_errors, model_picker
-from emotion_core.evaluate import per_class_frame
+from emotion_core.data.evaluate import per_class_frame
 from emotion_core.classify.registry import model_summaries, read_card
 
 enter_through_app()

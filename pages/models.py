@@ -16,7 +16,7 @@ from dashboard.common import (
     model_picker,
 )
 from emotion_core.errors import EmotionCoreError
-from emotion_core.explore import data_version
+from emotion_core.data.summary import data_version
 from emotion_core.classify.registry import DEFAULT_NAME, list_models, model_version
 from train import models
 

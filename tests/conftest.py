@@ -25,7 +25,7 @@ quiet_tensorflow()  # as the entry points do, before any test loads TensorFlow
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = paths.SHARED_DATA
 FACES_DIR = SHARED_DATA / "faces"
-# The dashboard opens datasets only under allowed roots (emotion_core.access); tests make theirs in the temp dir.
+# The dashboard opens datasets only under allowed roots (emotion_core.data.access); tests make theirs in the temp dir.
 os.environ.setdefault(
     "EMOTION_DATA_ROOTS",
     os.pathsep.join(map(str, [REPO / "sample_data", SHARED_DATA, REPO / "runs", tempfile.gettempdir()])),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import emotion_core.explore as explore
-from emotion_core.access import DataPathNotAllowedError, allowed_data_roots, check_data_path
+import emotion_core.data.summary as explore
+from emotion_core.data.access import DataPathNotAllowedError, allowed_data_roots, check_data_path
 from tests.conftest import REPO, make_dataset_files, write_zip
 
 APP = str(REPO / "app.py")

@@ -10,8 +10,8 @@ import pandas as pd
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.datasets import open_dataset
-from emotion_core.explore import SAMPLE_DATA, store_upload
+from emotion_core.data.datasets import open_dataset
+from emotion_core.data.summary import SAMPLE_DATA, store_upload
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 COUNTS = {"train": {"angry": 3, "happy": 5, "sad": 2}, "test": {"angry": 1, "happy": 2, "sad": 1}}
@@ -88,7 +88,7 @@ def test_default_is_the_committed_sample(tmp_path, monkeypatch):
 
 
 def test_an_uploaded_zip_is_stored_under_a_name_derived_from_its_content(tmp_path, monkeypatch):
-    monkeypatch.setattr("emotion_core.explore.UPLOAD_DIR", tmp_path / "uploads")
+    monkeypatch.setattr("emotion_core.data.summary.UPLOAD_DIR", tmp_path / "uploads")
     data = make_zip_bytes(make_tree(tmp_path / "tiny"))
     first, again = store_upload(data, ".zip"), store_upload(data, ".zip")
     assert first == again, "a rerun with the same upload reuses the file"

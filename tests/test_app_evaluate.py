@@ -5,7 +5,7 @@ from pathlib import Path
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.evaluate import confident_mistakes
+from emotion_core.data.evaluate import confident_mistakes
 from train.evaluate import evaluate, evaluate_with_predictions
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -3,7 +3,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from emotion_core.datasets import open_dataset
+from emotion_core.data.datasets import open_dataset
 from emotion_core.errors import DatasetLayoutError
 from emotion_core.labels import canonical_label, ordered_labels
 from tests.conftest import make_dataset_files, write_folder, write_zip
@@ -107,7 +107,7 @@ def test_real_fer2013_zip_counts_without_decoding():
 
 
 def test_zip_bomb_member_is_refused_before_inflating(tmp_path, monkeypatch):
-    import emotion_core.datasets as datasets
+    import emotion_core.data.datasets as datasets
 
     monkeypatch.setattr(datasets, "MAX_IMAGE_BYTES", 1_000_000)  # keep the bomb small enough to build in a test
     files = make_dataset_files({"happy": 2}, splits=("train",))

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from emotion_core.evaluate import score
+from emotion_core.data.evaluate import score
 from tests.conftest import run_module
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_core.datasets import open_dataset, read_member
+from emotion_core.data.datasets import open_dataset, read_member
 from emotion_core.errors import DatasetLayoutError, InvalidImageError
 from tests.conftest import REPO, make_dataset_files, write_zip
 from tests.test_io import png_claiming
@@ -53,7 +53,7 @@ def test_no_code_extracts_an_archive(sources):
 
 
 def test_zip_declaring_too_much_in_total_is_refused_at_open(tmp_path, monkeypatch):
-    import emotion_core.datasets as datasets
+    import emotion_core.data.datasets as datasets
 
     files = make_dataset_files({"happy": 2}, splits=("train",))
     path = tmp_path / "many.zip"
@@ -263,7 +263,7 @@ def test_no_page_makes_a_path_from_an_upload_name():
 
 
 def test_a_hostile_upload_name_is_only_a_label(tmp_path, monkeypatch):
-    import emotion_core.explore as explore
+    import emotion_core.data.summary as explore
     from emotion_core.photos import analyse_photo
     from tests.test_live import scripted_predictor
 
@@ -314,7 +314,7 @@ def test_a_tiny_file_of_many_pixels_is_decoded_but_not_kept_at_full_size():
 
 
 def test_stored_uploads_are_bounded_in_number(tmp_path, monkeypatch):
-    import emotion_core.explore as explore
+    import emotion_core.data.summary as explore
 
     monkeypatch.setattr(explore, "UPLOAD_DIR", tmp_path / "uploads")
     monkeypatch.setattr(explore, "MAX_STORED_UPLOADS", 3)

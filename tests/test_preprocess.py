@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from emotion_core.classify.card import ModelCard
-from emotion_core.datasets import open_dataset
+from emotion_core.data.datasets import open_dataset
 from emotion_core.vision.detect import Detection, FaceDetector, eye_angle
 from emotion_core.vision.decode import read_image
 from emotion_core.classify.predictor import Predictor

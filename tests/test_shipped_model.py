@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emotion_core.access import SHARED_DATA
+from emotion_core.data.access import SHARED_DATA
 from emotion_core.vision.decode import decode_image, read_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.classify.predictor import Predictor

@@ -38,9 +38,9 @@ LIGHT_MODULES = [
     "emotion_core.vision.align",
     "emotion_core.classify.views",
     "emotion_core.classify.registry",
-    "emotion_core.access",
-    "emotion_core.explore",
-    "emotion_core.datasets",
+    "emotion_core.data.access",
+    "emotion_core.data.summary",
+    "emotion_core.data.datasets",
     "emotion_core.photos",
     "emotion_core.video",
     "emotion_core.cli",
@@ -116,7 +116,7 @@ def test_shared_data_lies_beside_the_repo():
 
 
 def test_every_error_type_derives_from_emotion_core_error():
-    from emotion_core import access
+    from emotion_core.data import access
     from train import launcher, models
 
     for error in (access.DataPathNotAllowedError, launcher.LaunchError, models.ModelActionError):

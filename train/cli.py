@@ -118,7 +118,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from emotion_core.people import PersonSplit
+    from emotion_core.data.person_splits import PersonSplit
     from train.evaluate import evaluate, format_report
 
     if bool(args.split_by_person) != bool(args.test_people):

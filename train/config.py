@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from emotion_core.classify.views import TestTimeViews
 
 if TYPE_CHECKING:
-    from emotion_core.people import PersonSplit
+    from emotion_core.data.person_splits import PersonSplit
 
 
 @dataclass
@@ -120,7 +120,7 @@ class TrainConfig:
     @property
     def person_split(self) -> PersonSplit | None:
         """The --split-by-person/--test-people pair as the core's typed split, None when not asked for."""
-        from emotion_core.people import PersonSplit
+        from emotion_core.data.person_splits import PersonSplit
 
         return PersonSplit(self.split_by_person, self.test_people) if self.split_by_person else None
 
@@ -133,7 +133,7 @@ class TrainConfig:
         """Raise ValueError with a one-line reason, before anything is launched."""
         from emotion_core.classify.architectures import ENSEMBLE, check_architecture
         from emotion_core.errors import EmotionCoreError
-        from emotion_core.photo_faces import FACE_MODES
+        from emotion_core.data.photo_crops import FACE_MODES
 
         if not self.data:
             raise ValueError("--data is required")

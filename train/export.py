@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_core.datasets import open_dataset
+from emotion_core.data.datasets import open_dataset
 from emotion_core.errors import EmotionCoreError
 from emotion_core.paths import SAMPLE_DATA
 from emotion_core.classify.registry import read_card, resolve_model

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from emotion_core.access import check_data_path
-from emotion_core.datasets import open_dataset
+from emotion_core.data.access import check_data_path
+from emotion_core.data.datasets import open_dataset
 from emotion_core.errors import EmotionCoreError, LaunchError
 from emotion_core.files import write_json_atomic
 from emotion_core.paths import runs_dir

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from emotion_core.access import check_data_path
+from emotion_core.data.access import check_data_path
 from emotion_core.errors import EmotionCoreError
 from emotion_core.processes import exclusive_lock, process_alive
 

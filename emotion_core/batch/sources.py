@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from emotion_core.datasets import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, _safe_member_name, check_archive, read_member
+from emotion_core.data.datasets import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, _safe_member_name, check_archive, read_member
 from emotion_core.errors import EmotionCoreError, InvalidImageError
 from emotion_core.vision.decode import decode_image
 

@@ -22,7 +22,7 @@ import pandas as pd
 from emotion_core.errors import DatasetLayoutError, EmotionCoreError, InvalidImageError
 from emotion_core.vision.decode import decode_image
 from emotion_core.labels import EMOTIONS, canonical_label, ordered_labels
-from emotion_core.photo_faces import FACE_MODES, PhotoCropper
+from emotion_core.data.photo_crops import FACE_MODES, PhotoCropper
 from emotion_core.vision.align import INPUT_SIZE, to_model_input
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".pgm", ".tif", ".tiff"}

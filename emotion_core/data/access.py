@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from emotion_core import explore
+from emotion_core.data import summary as explore
 from emotion_core.errors import DataPathNotAllowedError
 from emotion_core.paths import SAMPLE_DATA, SHARED_DATA, default_data_path, runs_dir
 

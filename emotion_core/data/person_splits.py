@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from emotion_core.datasets import Dataset, Sample
+from emotion_core.data.datasets import Dataset, Sample
 from emotion_core.errors import DatasetLayoutError
 
 
