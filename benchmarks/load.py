@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from webcam_fps import FACES, stream  # noqa: E402
 
-from emotion_core.live import LiveConfig, LiveProcessor  # noqa: E402
+from emotion_core.live.webcam import LiveConfig, LiveProcessor  # noqa: E402
 from emotion_core.photos import analyse_photo  # noqa: E402
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 

@@ -26,7 +26,7 @@ from timing import median_ms  # noqa: E402
 from webcam_fps import FACES, WARM_UP, run, stream  # noqa: E402
 
 from emotion_core.vision.detect import DetectorConfig, FaceDetector  # noqa: E402
-from emotion_core.live import LiveConfig, LiveProcessor  # noqa: E402
+from emotion_core.live.webcam import LiveConfig, LiveProcessor  # noqa: E402
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.vision.align import faces_to_batch  # noqa: E402
 from emotion_core.classify.tflite import live_model  # noqa: E402

@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotion_core.vision.decode import read_image  # noqa: E402
-from emotion_core.live import LiveConfig, LiveProcessor, LiveResult  # noqa: E402
+from emotion_core.live.webcam import LiveConfig, LiveProcessor, LiveResult  # noqa: E402
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.classify.tflite import live_model  # noqa: E402
 

@@ -141,7 +141,7 @@ def _video(args: argparse.Namespace) -> int:
     # FFmpeg's and OpenCV's own complaints about a broken file would bury our one-line error (set before cv2 loads).
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    from emotion_core.video import probe
+    from emotion_core.live.video import probe
 
     if args.every < 1 or args.segment <= 0:
         print("error: --every must be 1 or more and --segment positive", file=sys.stderr)
@@ -171,7 +171,7 @@ def _stream_video(predictor: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Analyse the clip, writing CSV rows as frames come (memory stays flat), and return the summary record."""
     from contextlib import ExitStack
 
-    from emotion_core.video import SegmentSummary, analyse_video, csv_writer, frame_rows
+    from emotion_core.live.video import SegmentSummary, analyse_video, csv_writer, frame_rows
 
     summary = SegmentSummary(predictor.labels, args.segment)
     sampled = faces = 0

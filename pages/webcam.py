@@ -18,8 +18,8 @@ from streamlit_webrtc import webrtc_streamer
 
 from dashboard.common import enter_through_app, load_predictor, model_errors, model_picker
 from emotion_core.vision.draw import chart_colours
-from emotion_core.live import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
-from emotion_core.recording import Recording
+from emotion_core.live.webcam import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
+from emotion_core.live.recording import Recording
 from emotion_core.classify.tflite import live_model
 
 ICE_ENV = "EMOTION_ICE_SERVERS"

@@ -9,7 +9,7 @@ import pytest
 from emotion_core.classify.card import ModelCard
 from emotion_core.vision.detect import DetectorConfig, DetectorUnavailableError, FaceDetector, eye_angle
 from emotion_core.vision.decode import read_image
-from emotion_core.live import LiveConfig, LiveProcessor
+from emotion_core.live.webcam import LiveConfig, LiveProcessor
 from emotion_core.classify.predictor import Predictor
 from tests.conftest import shared_photo
 

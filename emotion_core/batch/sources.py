@@ -130,7 +130,7 @@ def iter_units(items: Iterable[Item], every: int, done: set[tuple[str, int]]) ->
 
 
 def _video_units(item: Item, every: int, done: set[tuple[str, int]]) -> Iterator[Unit]:
-    from emotion_core.video import iter_frames
+    from emotion_core.live.video import iter_frames
 
     try:
         for index, time_s, frame in iter_frames(item.path, every):
@@ -144,7 +144,7 @@ def _video_units(item: Item, every: int, done: set[tuple[str, int]]) -> Iterator
 
 def count_units(items: Iterable[Item], every: int) -> int:
     """How many units a job has (video frames from the container header): the progress bar's total."""
-    from emotion_core.video import probe
+    from emotion_core.live.video import probe
 
     total = 0
     for item in items:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # importing live loads TensorFlow
-    from emotion_core.live import LiveResult
+    from emotion_core.live.webcam import LiveResult
 
 logger = logging.getLogger(__name__)
 

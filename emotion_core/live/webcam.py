@@ -20,8 +20,8 @@ import numpy as np
 from emotion_core.vision.draw import draw_faces
 from emotion_core.vision.detect import Box, Detection
 from emotion_core.classify.predictor import Face, Predictor
-from emotion_core.tracking import Tracker, TrackerConfig, person_label
-from emotion_core.tracking import iou as iou  # re-exported: callers imported it from here
+from emotion_core.live.tracking import Tracker, TrackerConfig, person_label
+from emotion_core.live.tracking import iou as iou  # re-exported: callers imported it from here
 
 
 @dataclass(frozen=True)

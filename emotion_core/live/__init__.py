@@ -1,0 +1,1 @@
+"""Faces over time: tracking people across frames, the webcam processor, recordings and video files."""
