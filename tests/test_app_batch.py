@@ -1,4 +1,4 @@
-"""Batch page and emotion_core.batch.jobs: a real background job over a tiny folder, one job at a time."""
+"""Batch page and emotion_core.jobs.batch_jobs: a real background job over a tiny folder, one job at a time."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.batch import jobs
+from emotion_core.jobs import batch_jobs as jobs
 from emotion_core.vision.decode import read_image
 from tests.conftest import jpeg_bytes, shared_photo
 

@@ -25,7 +25,7 @@ LIGHT_MODULES = [
     "emotion_core.vision.draw",
     "emotion_core.errors",
     "emotion_core.vision.detect",
-    "emotion_core.processes",
+    "emotion_core.jobs.processes",
     "emotion_core.live.tracking",
     "emotion_core.classify.card",
     "emotion_core.files",

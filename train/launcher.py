@@ -24,7 +24,7 @@ from emotion_core.data.datasets import open_dataset
 from emotion_core.errors import EmotionCoreError, LaunchError
 from emotion_core.files import write_json_atomic
 from emotion_core.paths import runs_dir
-from emotion_core.processes import exclusive_lock, process_alive
+from emotion_core.jobs.processes import exclusive_lock, process_alive
 from emotion_core.classify.run_folder import ACTIVE_FILE as ACTIVE
 from emotion_core.classify.run_folder import CONFIG_FILE as CONFIG
 from emotion_core.classify.run_folder import LOG_FILE as LOG

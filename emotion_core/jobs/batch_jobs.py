@@ -19,7 +19,7 @@ import pandas as pd
 
 from emotion_core.data.access import check_data_path
 from emotion_core.errors import EmotionCoreError
-from emotion_core.processes import exclusive_lock, process_alive
+from emotion_core.jobs.processes import exclusive_lock, process_alive
 
 REPO = Path(__file__).resolve().parents[2]
 JOB, PROGRESS, LOG, RESULTS = "job.json", "progress.json", "batch.log", "results.parquet"

@@ -1,0 +1,1 @@
+"""Background processes the dashboard starts and watches: locks, liveness, batch jobs."""
