@@ -1,5 +1,5 @@
 import sys
 
-from emotion_core.cli import cli
+from emotion_core.serve.cli import cli
 
 sys.exit(cli())

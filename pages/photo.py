@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard.common import enter_through_app, load_predictor, model_picker
 from emotion_core.classify.explain import explain_faces
 from emotion_core.vision.decode import decode_image
-from emotion_core.photos import PhotoResult, analyse_photo, face_scores, results_csv, results_json
+from emotion_core.serve.photos import PhotoResult, analyse_photo, face_scores, results_csv, results_json
 from emotion_core.classify.predictor import Face, Predictor
 from emotion_core.classify.registry import model_version
 

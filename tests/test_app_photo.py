@@ -1,4 +1,4 @@
-"""Photo page: the per-file work (emotion_core.photos) on a real face photo and on a non-image, and the page shell.
+"""Photo page: the per-file work (emotion_core.serve.photos) on a real face photo and on a non-image, and the page shell.
 
 AppTest cannot drive st.file_uploader, so the page hands each file to ``analyse_photo`` and these tests call it.
 """
@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.vision.decode import read_image
-from emotion_core.photos import analyse_photo, results_csv, results_json
+from emotion_core.serve.photos import analyse_photo, results_csv, results_json
 from emotion_core.classify.predictor import Predictor
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -144,7 +144,7 @@ def test_ray_engine_gives_the_local_rows(mixed, random_tiny_run, tmp_path):
 
 
 def test_without_ray_the_ray_engine_says_how_to_install(monkeypatch, tmp_path, capsys):
-    from emotion_core.cli import cli
+    from emotion_core.serve.cli import cli
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
     monkeypatch.setitem(sys.modules, "ray.data", None)

@@ -264,7 +264,7 @@ def test_no_page_makes_a_path_from_an_upload_name():
 
 def test_a_hostile_upload_name_is_only_a_label(tmp_path, monkeypatch):
     import emotion_core.data.summary as explore
-    from emotion_core.photos import analyse_photo
+    from emotion_core.serve.photos import analyse_photo
     from tests.test_live import scripted_predictor
 
     monkeypatch.setattr(explore, "UPLOAD_DIR", tmp_path / "uploads")
@@ -302,7 +302,7 @@ def test_a_tiny_file_of_many_pixels_is_decoded_but_not_kept_at_full_size():
     annotated copy is kept at display size (boxes stay in the original's pixels)."""
     from PIL import Image
 
-    from emotion_core.photos import DISPLAY_MAX_SIDE, analyse_photo
+    from emotion_core.serve.photos import DISPLAY_MAX_SIDE, analyse_photo
     from tests.test_live import scripted_predictor
 
     buffer = io.BytesIO()

@@ -41,9 +41,9 @@ LIGHT_MODULES = [
     "emotion_core.data.access",
     "emotion_core.data.summary",
     "emotion_core.data.datasets",
-    "emotion_core.photos",
+    "emotion_core.serve.photos",
     "emotion_core.live.video",
-    "emotion_core.cli",
+    "emotion_core.serve.cli",
     "train.config",
     "train.launcher",
     "train.models",
@@ -138,8 +138,8 @@ def test_the_package_ships_the_default_model():
 
 def test_console_scripts_point_at_the_clis():
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    from emotion_core.cli import cli as emotion
+    from emotion_core.serve.cli import cli as emotion
     from train.cli import cli as emotion_train
 
-    assert scripts == {"emotion": "emotion_core.cli:cli", "emotion-train": "train.cli:cli"}
+    assert scripts == {"emotion": "emotion_core.serve.cli:cli", "emotion-train": "train.cli:cli"}
     assert callable(emotion) and callable(emotion_train)

@@ -3,7 +3,7 @@
 ``python -m emotion_core video CLIP [--every N] [--out CSV] [--annotated MP4]``: progress on stderr, a summary
 JSON line on stdout.
 
-``python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model M]``: the HTTP API (emotion_core.api).
+``python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model M]``: the HTTP API (emotion_core.serve.api).
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from emotion_core.api import ApiConfig, create_app
+        from emotion_core.serve.api import ApiConfig, create_app
     except ImportError as error:
         print(f"error: the API needs FastAPI and uvicorn ({error}): pip install -r requirements.txt", file=sys.stderr)
         return 1
