@@ -2,15 +2,15 @@
 
 # First import, before anything can load TensorFlow: the webcam page's SRTP library crashes the server
 # process when it loads after TensorFlow (a BoringSSL/OpenSSL symbol clash; see the module).
-import emotion_core.load_order  # noqa: F401, I001
+import dashboard.load_order  # noqa: F401, I001
 
 import logging
 
 import streamlit as st
 
-from emotion_core.settings import quiet_tensorflow
+from emotion_core.settings import apply_process_defaults
 
-quiet_tensorflow()  # before any page imports TensorFlow
+apply_process_defaults()  # before any page imports TensorFlow
 st.set_page_config(page_title="Emotion detection", page_icon=":material/mood:", layout="wide")
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

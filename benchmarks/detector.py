@@ -1,6 +1,6 @@
 """Face detector figures per backend: faces found / expected, extra boxes, eye-angle error, ms per 640x480 frame.
 
-    python benchmarks/detector.py [--backends yunet,blazeface,haar] [--faces DIR] [--tcfe ZIP] [--canvas 10]
+    python benchmarks/detector.py [--backends yunet,haar] [--faces DIR] [--tcfe ZIP] [--canvas 10]
 
 Over the 50 Yale photos and variants made here (rotated 20°/35°, γ 2.5 dark, JPEG q20, face cut past the centre,
 2x2 grids, a photo pasted small on a 4000x3000 canvas) and the TCFE photos (measuring only). "eye°" is the median
@@ -27,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from timing import median_ms  # noqa: E402
 
 from emotion_core.data.access import SHARED_DATA  # noqa: E402
-from emotion_core.vision.detect import DetectorConfig, FaceDetector, eye_angle  # noqa: E402
+from emotion_core.records import eye_angle  # noqa: E402
 from emotion_core.vision.decode import decode_image, read_image  # noqa: E402
+from emotion_core.vision.detect import DetectorConfig, FaceDetector  # noqa: E402
 
 # (name, image, faces expected, rotation applied in degrees or None)
 Case = tuple[str, np.ndarray, int, float | None]
@@ -114,7 +115,7 @@ def frame_ms(detector: FaceDetector, photo: np.ndarray, width: int | None = None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", default="yunet,blazeface,haar")
+    parser.add_argument("--backends", default="yunet,haar")
     parser.add_argument("--faces", default=str(SHARED_DATA / "faces"))
     parser.add_argument("--tcfe", default=str(SHARED_DATA / "tcfe" / "tcfe.zip"))
     parser.add_argument("--canvas", type=int, default=10, help="photos pasted on a 4000x3000 canvas (slow)")

@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from webcam_fps import FACES, stream  # noqa: E402
 
+from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.live.webcam import LiveConfig, LiveProcessor  # noqa: E402
 from emotion_core.serve.photos import analyse_photo  # noqa: E402
-from emotion_core.classify.predictor import Predictor  # noqa: E402
 
 POLL_S = 0.5  # pages/webcam.py's polling period
 

@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from timing import median_ms  # noqa: E402
 from webcam_fps import FACES, WARM_UP, run, stream  # noqa: E402
 
-from emotion_core.vision.detect import DetectorConfig, FaceDetector  # noqa: E402
-from emotion_core.live.webcam import LiveConfig, LiveProcessor  # noqa: E402
 from emotion_core.classify.predictor import Predictor  # noqa: E402
-from emotion_core.vision.align import faces_to_batch  # noqa: E402
 from emotion_core.classify.tflite import live_model  # noqa: E402
+from emotion_core.live.webcam import LiveConfig, LiveProcessor  # noqa: E402
+from emotion_core.vision.align import faces_to_batch  # noqa: E402
+from emotion_core.vision.detect import DetectorConfig, FaceDetector  # noqa: E402
 
 
 def fer_baseline_fps(frame: np.ndarray, repeats: int) -> tuple[float | None, str]:

@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emotion_core.vision.decode import read_image  # noqa: E402
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.live.video import SegmentSummary, analyse_video, csv_writer, frame_rows, probe  # noqa: E402
+from emotion_core.vision.decode import read_image  # noqa: E402
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
 SIZE = (640, 480)

@@ -17,9 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emotion_core.data.datasets import open_dataset  # noqa: E402
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.classify.views import TestTimeViews  # noqa: E402
+from emotion_core.data.datasets import open_dataset  # noqa: E402
 
 
 def per_view_probabilities(

@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emotion_core.vision.decode import read_image  # noqa: E402
-from emotion_core.live.webcam import LiveConfig, LiveProcessor, LiveResult  # noqa: E402
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.classify.tflite import live_model  # noqa: E402
+from emotion_core.live.webcam import LiveConfig, LiveProcessor, LiveResult  # noqa: E402
+from emotion_core.vision.decode import read_image  # noqa: E402
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
 WARM_UP = 10  # frames left out of the figures (first detections, allocator warm-up)

@@ -9,14 +9,14 @@ from typing import NoReturn
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
+from emotion_core.classify.predictor import Predictor
+from emotion_core.classify.registry import DEFAULT_NAME, list_models
 from emotion_core.data.access import check_data_path
 from emotion_core.data.datasets import Dataset, open_dataset
+from emotion_core.data.photo_crops import FACE_MODES, CropCache, PhotoCropper
 from emotion_core.errors import EmotionCoreError, ModelLoadError
 from emotion_core.files import file_version
 from emotion_core.paths import default_data_path
-from emotion_core.data.photo_crops import FACE_MODES, CropCache, PhotoCropper
-from emotion_core.classify.predictor import Predictor
-from emotion_core.classify.registry import DEFAULT_NAME, list_models
 
 MODEL_KEY = "model_name"
 DATA_KEY = "data_path"

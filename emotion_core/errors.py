@@ -1,6 +1,12 @@
 """Specific errors with one-line messages; callers show ``str(error)`` to the user."""
 
 
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """An exception as one short line: library errors can span pages (Keras quotes whole configs)."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class EmotionCoreError(Exception):
     """Base class: everything the core raises on bad input derives from it."""
 
@@ -49,3 +55,23 @@ class ModelActionError(EmotionCoreError):
 
 class LaunchError(EmotionCoreError):
     """A training run cannot start (bad config or data, or another run is going); the message says what to do."""
+
+
+class DetectorUnavailableError(EmotionCoreError):
+    """The configured face detector's package is not installed, or its name is unknown."""
+
+
+class JobError(EmotionCoreError):
+    """A job cannot start (bad input, another job running); the message says why."""
+
+
+class OutputError(EmotionCoreError):
+    """The output path cannot be written, or holds rows of another shape (another model's classes)."""
+
+
+class RayMissingError(EmotionCoreError):
+    """--engine ray was chosen but Ray Data is not installed."""
+
+
+class EmptySplitError(EmotionCoreError, ValueError):
+    """A split with no image that could be read (and, for photos, no face found)."""

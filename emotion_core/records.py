@@ -1,11 +1,65 @@
-"""Plain result types shared by prediction, drawing, video and the pages; no TensorFlow here."""
+"""Plain types every stage shares: a box, a detected face, a classified face. No TensorFlow, no OpenCV here."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from emotion_core.vision.detect import Box, Detection
+Box = tuple[int, int, int, int]  # x, y, w, h in the frame's pixels
+Point = tuple[float, float]  # x, y in the frame's pixels
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face found in a frame: its box, the detector's confidence and, where the backend gives them, the eyes.
+
+    Eyes are named as they appear in the image (``left_eye`` has the smaller x), so alignment needs no
+    convention about whose left is meant. A backend without landmarks (Haar) leaves them None.
+    """
+
+    box: Box
+    confidence: float = 1.0
+    left_eye: Point | None = None
+    right_eye: Point | None = None
+
+    @property
+    def area(self) -> int:
+        return self.box[2] * self.box[3]
+
+    @property
+    def has_eyes(self) -> bool:
+        return self.left_eye is not None and self.right_eye is not None
+
+    def scaled(self, factor: float, offset: Point = (0.0, 0.0)) -> Detection:
+        """The same face in a frame scaled by ``factor`` after shifting by ``offset`` (tile -> frame pixels)."""
+        dx, dy = offset
+        x, y, w, h = self.box
+        box = (
+            int(round((x + dx) * factor)),
+            int(round((y + dy) * factor)),
+            int(round(w * factor)),
+            int(round(h * factor)),
+        )
+
+        def point(p: Point | None) -> Point | None:
+            return None if p is None else ((p[0] + dx) * factor, (p[1] + dy) * factor)
+
+        return Detection(box, self.confidence, point(self.left_eye), point(self.right_eye))
+
+
+def eye_angle(detection: Detection) -> float | None:
+    """Angle of the eye line in degrees (positive: the right-hand eye lower in the image); None without eyes."""
+    if detection.left_eye is None or detection.right_eye is None:
+        return None
+    (lx, ly), (rx, ry) = detection.left_eye, detection.right_eye
+    return math.degrees(math.atan2(ry - ly, rx - lx))
+
+
+def eyes_in_image_order(a: Point, b: Point) -> tuple[Point, Point]:
+    """(left, right) as seen in the image: the smaller x first."""
+    return (a, b) if a[0] <= b[0] else (b, a)
+
 
 BOX_COLUMNS = ("x", "y", "w", "h")
 

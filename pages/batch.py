@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard.common import data_picker, enter_through_app, model_picker
 from emotion_core.jobs import batch_jobs as jobs
+
 REFRESH_S = 2.0
 PREVIEW_ROWS = 1000
 

@@ -17,7 +17,6 @@ from dashboard.common import (
     model_picker,
 )
 from emotion_core.data.datasets import FaceChoice
-from emotion_core.errors import EmotionCoreError
 from emotion_core.data.summary import (
     SAMPLE_DATA,
     data_version,
@@ -29,6 +28,7 @@ from emotion_core.data.summary import (
     side_by_side,
     store_upload,
 )
+from emotion_core.errors import EmotionCoreError
 
 GRID_SIZE = 24
 PHOTO_GRID_SIZE = 8  # photo + crop pairs are wide, and each costs a detection (cached afterwards)

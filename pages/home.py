@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import enter_through_app, model_errors, model_picker
-from emotion_core.data.evaluate import per_class_frame
 from emotion_core.classify.registry import model_summaries, read_card
+from emotion_core.data.evaluate import per_class_frame
 
 enter_through_app()
 model_name = model_picker()

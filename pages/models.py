@@ -15,9 +15,9 @@ from dashboard.common import (
     model_errors,
     model_picker,
 )
-from emotion_core.errors import EmotionCoreError
-from emotion_core.data.summary import data_version
 from emotion_core.classify.registry import DEFAULT_NAME, list_models, model_version
+from emotion_core.data.summary import data_version
+from emotion_core.errors import EmotionCoreError
 from train import models
 
 NOTICE_KEY = "models_notice"

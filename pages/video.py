@@ -14,10 +14,10 @@ import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from dashboard.common import enter_through_app, load_predictor, model_picker
-from emotion_core.vision.draw import chart_colours
-from emotion_core.errors import EmotionCoreError
 from emotion_core.classify.predictor import Predictor
+from emotion_core.errors import EmotionCoreError
 from emotion_core.live.video import SegmentSummary, analyse_video, probe, results_csv, timeline_rows
+from emotion_core.vision.draw import chart_colours
 
 VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v", "mpg", "mpeg"]
 RESULT_KEY = "video_result"

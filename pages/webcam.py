@@ -17,10 +17,10 @@ import streamlit as st
 from streamlit_webrtc import webrtc_streamer
 
 from dashboard.common import enter_through_app, load_predictor, model_errors, model_picker
-from emotion_core.vision.draw import chart_colours
-from emotion_core.live.webcam import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
-from emotion_core.live.recording import Recording
 from emotion_core.classify.tflite import live_model
+from emotion_core.live.recording import Recording
+from emotion_core.live.webcam import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
+from emotion_core.vision.draw import chart_colours
 
 ICE_ENV = "EMOTION_ICE_SERVERS"
 POLL_S = 0.5  # how often the page redraws labels and chart; the video itself is not slowed by it

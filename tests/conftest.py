@@ -17,11 +17,11 @@ from streamlit.runtime.pages_manager import PagesManager
 
 # First, before any test module can load TensorFlow: aiortc's SRTP library crashes the process when it loads
 # after TensorFlow (a BoringSSL/OpenSSL symbol clash, see the module), and the webcam tests load it here.
-import emotion_core.load_order  # noqa: F401
+import dashboard.load_order  # noqa: F401
 from emotion_core import paths
-from emotion_core.settings import quiet_tensorflow
+from emotion_core.settings import apply_process_defaults
 
-quiet_tensorflow()  # as the entry points do, before any test loads TensorFlow
+apply_process_defaults()  # as the entry points do, before any test loads TensorFlow
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = paths.SHARED_DATA
 FACES_DIR = SHARED_DATA / "faces"
@@ -119,8 +119,8 @@ def runs(tmp_path, monkeypatch, tiny_run):
 @pytest.fixture(scope="session")
 def random_tiny_run(tmp_path_factory) -> Path:
     """A tiny random-weight run folder (no training, under a second): for plumbing tests where labels don't matter."""
-    from emotion_core.labels import EMOTIONS
     from emotion_core.classify.network import build_model, save_run
+    from emotion_core.labels import EMOTIONS
 
     metadata = {"labels": list(EMOTIONS), "input_size": 48, "architecture": "tiny"}
     return save_run(tmp_path_factory.mktemp("runs") / "tiny-random", build_model("tiny", len(EMOTIONS)), metadata)

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from emotion_core.serve.api import ApiConfig, create_app
-from emotion_core.labels import EMOTIONS
 from emotion_core.classify.network import build_model, save_run
 from emotion_core.classify.predictor import Predictor
+from emotion_core.labels import EMOTIONS
+from emotion_core.serve.api import ApiConfig, create_app
 from tests.conftest import REPO, shared_photo
 from tests.test_io import png_claiming
 

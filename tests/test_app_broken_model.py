@@ -18,11 +18,11 @@ import pytest
 import streamlit_webrtc
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.errors import ModelLoadError
 from emotion_core.classify.network import load_run
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import read_metadata
 from emotion_core.classify.tflite import load_tflite
+from emotion_core.errors import ModelLoadError
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TIMEOUT = 120  # the first run imports TensorFlow on a busy machine

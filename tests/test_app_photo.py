@@ -1,4 +1,4 @@
-"""Photo page: the per-file work (emotion_core.serve.photos) on a real face photo and on a non-image, and the page shell.
+"""Photo page: the per-file work (emotion_core.serve.photos) on a real face photo and a non-image, and the page shell.
 
 AppTest cannot drive st.file_uploader, so the page hands each file to ``analyse_photo`` and these tests call it.
 """
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.vision.decode import read_image
-from emotion_core.serve.photos import analyse_photo, results_csv, results_json
 from emotion_core.classify.predictor import Predictor
+from emotion_core.serve.photos import analyse_photo, results_csv, results_json
+from emotion_core.vision.decode import read_image
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.vision.decode import read_image
-from emotion_core.labels import EMOTIONS
 from emotion_core.classify.network import build_model, save_run
+from emotion_core.labels import EMOTIONS
+from emotion_core.vision.decode import read_image
 from tests.conftest import shared_photo
 from tests.test_video import FRAMES, write_face_clip
 

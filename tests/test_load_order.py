@@ -1,7 +1,10 @@
-"""aiortc's SRTP library and TensorFlow in one process, whichever entry point loads TensorFlow first.
+"""aiortc's SRTP library and TensorFlow in one process: the dashboard's (app.py imports the guard first).
+
+Only the dashboard's process (and the tests', which run its pages) loads aiortc; the CLI, API, batch and
+training processes never do, so they no longer import the guard.
 
 Each case is a fresh interpreter: the crash this guards against is a SIGSEGV in pylibsrtp's import when
-TensorFlow is already loaded (see emotion_core/load_order.py), so it cannot be caught in-process.
+TensorFlow is already loaded (see dashboard/load_order.py), so it cannot be caught in-process.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ print("srtp ok")
 @pytest.mark.parametrize(
     "entry",
     [
-        "import emotion_core.classify.network",  # the CLI, the pages, the benchmarks
-        "import train.fit",  # train/fit.py imports keras before any emotion_core module
-        "import streamlit_webrtc, emotion_core.classify.network",  # the webcam page's own order
+        "import dashboard.load_order, emotion_core.classify.network",  # app.py, then any page that loads a model
+        "import dashboard.load_order, train.fit",  # the Train page's imports load keras
+        "import dashboard.load_order, streamlit_webrtc, emotion_core.classify.network",  # the webcam page's order
     ],
 )
 def test_srtp_works_after_any_entry_point_loaded_tensorflow(entry: str) -> None:
@@ -43,3 +46,11 @@ def test_srtp_works_after_any_entry_point_loaded_tensorflow(entry: str) -> None:
     )
     assert result.returncode == 0, f"exit {result.returncode} (-11 is the SRTP/BoringSSL crash): {result.stderr[-500:]}"
     assert "srtp ok" in result.stdout
+
+
+def test_app_imports_the_guard_before_anything_else() -> None:
+    import ast
+
+    tree = ast.parse((REPO / "app.py").read_text())
+    first = next(node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom))
+    assert isinstance(first, ast.Import) and first.names[0].name == "dashboard.load_order"

@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 
 from emotion_core.classify.card import ModelCard
+from emotion_core.classify.predictor import Predictor
 from emotion_core.data.datasets import open_dataset
-from emotion_core.errors import DatasetLayoutError
 from emotion_core.data.evaluate import NO_FACE_COLUMN
-from emotion_core.vision.detect import FaceDetector
-from emotion_core.vision.decode import read_image
 from emotion_core.data.person_splits import PersonSplit
 from emotion_core.data.photo_crops import CropCache, PhotoCropper
-from emotion_core.classify.predictor import Predictor
+from emotion_core.errors import DatasetLayoutError
 from emotion_core.vision.align import PreprocessConfig
+from emotion_core.vision.decode import read_image
+from emotion_core.vision.detect import FaceDetector
 from tests.conftest import FACES_DIR, jpeg_bytes, run_module, write_zip
 
 SUBJECTS = ["01", "02", "03", "04", "05"]

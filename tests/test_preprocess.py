@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 
 from emotion_core.classify.card import ModelCard
-from emotion_core.data.datasets import open_dataset
-from emotion_core.vision.detect import Detection, FaceDetector, eye_angle
-from emotion_core.vision.decode import read_image
 from emotion_core.classify.predictor import Predictor
+from emotion_core.data.datasets import open_dataset
+from emotion_core.records import Detection, eye_angle
 from emotion_core.vision.align import PreprocessConfig, aligned_crop, face_crop, faces_to_batch, to_model_input
+from emotion_core.vision.decode import read_image
+from emotion_core.vision.detect import FaceDetector
 from tests.conftest import shared_photo
 
 

@@ -6,8 +6,8 @@ import csv
 
 import pytest
 
-from emotion_core.live.webcam import LiveFace, LiveResult, StageTimes
 from emotion_core.live.recording import Recording
+from emotion_core.live.webcam import LiveFace, LiveResult, StageTimes
 
 LABELS = ["happy", "sad"]
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from emotion_core.data.access import SHARED_DATA
-from emotion_core.vision.decode import decode_image, read_image
-from emotion_core.labels import EMOTIONS
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import DEFAULT_MODEL_DIR, read_metadata
+from emotion_core.data.access import SHARED_DATA
+from emotion_core.labels import EMOTIONS
+from emotion_core.vision.decode import decode_image, read_image
 
 EXPECTED = {"happy": "happy", "surprised": "surprise", "normal": "neutral"}
 ACCURACY_FLOOR = 0.72  # measured 0.762 (93/122) at shipping; disgust 8/17

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from emotion_core import errors, paths, run_folder
+from emotion_core import errors, paths
+from emotion_core.classify import run_folder
 from emotion_core.classify.architectures import ARCHITECTURES, check_architecture
 from emotion_core.files import file_version, write_json_atomic
 from emotion_core.records import Face
@@ -70,20 +71,15 @@ def test_light_modules_import_no_tensorflow():
     assert time.monotonic() - started < 30  # TensorFlow alone takes several seconds; these take about one
 
 
-def test_face_is_still_importable_from_predict():
-    from emotion_core.classify import predictor as predict
-    assert predict.Face is Face
-
-
 def test_face_row_is_the_flat_csv_shape():
     face = Face((1, 2, 30, 40), {"happy": 0.75, "sad": 0.25})
     assert face.to_row() == {"x": 1, "y": 2, "w": 30, "h": 40, "emotion": "happy", "happy": 0.75, "sad": 0.25}
 
 
-def test_architecture_names_match_the_builders():
-    from emotion_core.classify.network import ARCHITECTURES as BUILDERS
+def test_every_architecture_name_has_a_builder():
+    from emotion_core.classify.architectures import builder
 
-    assert tuple(BUILDERS) == ARCHITECTURES
+    assert all(callable(builder(name)) for name in ARCHITECTURES)
     with pytest.raises(errors.UnknownArchitectureError, match="choose one of vgg, tiny"):
         check_architecture("resnet")
 

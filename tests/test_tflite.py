@@ -8,11 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from emotion_core.errors import ModelNotFoundError
 from emotion_core.classify.network import load_run
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.tflite import export_run
 from emotion_core.classify.views import TestTimeViews
+from emotion_core.errors import ModelNotFoundError
 from tests.conftest import fake_face, run_module
 from train.evaluate import evaluate
 from train.export import calibration_faces, export

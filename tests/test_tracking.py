@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emotion_core.live.webcam import tracking
-from emotion_core.vision.detect import Detection
+from emotion_core.live import tracking
 from emotion_core.live.tracking import Tracker, TrackerConfig, iou, person_label
+from emotion_core.records import Detection
 
 
 @pytest.fixture(params=["hungarian", "greedy"])

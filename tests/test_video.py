@@ -12,11 +12,11 @@ import cv2
 import numpy as np
 import pytest
 
-from emotion_core.vision.decode import read_image
-from emotion_core.labels import EMOTIONS
 from emotion_core.classify.network import build_model, save_run
 from emotion_core.classify.predictor import Predictor
+from emotion_core.labels import EMOTIONS
 from emotion_core.live.video import SegmentSummary, analyse_video, probe, results_csv, timeline_rows
+from emotion_core.vision.decode import read_image
 from tests.conftest import REPO, shared_photo
 
 FRAMES, FPS = 20, 10.0

@@ -69,8 +69,8 @@ def test_bad_ice_servers_are_reported(streamer_calls: list[dict[str, Any]], monk
 def test_after_stop_the_recording_is_summarised_and_offered_as_csv(
     streamer_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from emotion_core.live.webcam import LiveFace, LiveResult, StageTimes
     from emotion_core.live.recording import Recording
+    from emotion_core.live.webcam import LiveFace, LiveResult, StageTimes
 
     monkeypatch.delenv("EMOTION_ICE_SERVERS", raising=False)
     recording = Recording(["happy", "sad"])

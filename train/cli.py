@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from emotion_core.classify.run_folder import CONFIG_FILE
-from emotion_core.settings import quiet_tensorflow
+from emotion_core.settings import apply_process_defaults
 from train.config import add_config_arguments, config_from_args
 
 PROGRESS_HANDLER = "train-progress"
@@ -17,7 +17,7 @@ PROGRESS_HANDLER = "train-progress"
 
 def cli(argv: list[str] | None = None) -> int:
     """``python -m train`` and the ``emotion-train`` command: parse, run one subcommand, return the exit status."""
-    quiet_tensorflow()
+    apply_process_defaults()
     parser = argparse.ArgumentParser(prog="python -m train", description="Train and evaluate emotion models.")
     commands = parser.add_subparsers(dest="command", required=True)
     fit_parser = commands.add_parser("fit", help="train a model into a run folder")

@@ -132,8 +132,8 @@ class TrainConfig:
     def validate(self) -> None:
         """Raise ValueError with a one-line reason, before anything is launched."""
         from emotion_core.classify.architectures import ENSEMBLE, check_architecture
-        from emotion_core.errors import EmotionCoreError
         from emotion_core.data.photo_crops import FACE_MODES
+        from emotion_core.errors import EmotionCoreError
 
         if not self.data:
             raise ValueError("--data is required")

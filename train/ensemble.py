@@ -20,10 +20,10 @@ from keras import layers
 
 from emotion_core.classify.architectures import ENSEMBLE
 from emotion_core.classify.card import ModelCard
-from emotion_core.files import write_json_atomic
 from emotion_core.classify.network import load_run, save_run
 from emotion_core.classify.registry import read_card, resolve_model
 from emotion_core.classify.run_folder import METADATA_FILE
+from emotion_core.files import write_json_atomic
 from train.evaluate import evaluate
 
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from emotion_core.classify.predictor import Predictor
 from emotion_core.data.datasets import FaceChoice, open_dataset
-from emotion_core.errors import DatasetLayoutError
 from emotion_core.data.evaluate import NO_FACE, score
 from emotion_core.data.person_splits import PersonSplit
 from emotion_core.data.photo_crops import CropCache, PhotoCropper
-from emotion_core.classify.predictor import Predictor
+from emotion_core.errors import DatasetLayoutError
 
 
 @dataclass

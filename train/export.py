@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_core.data.datasets import open_dataset
-from emotion_core.errors import EmotionCoreError
-from emotion_core.paths import SAMPLE_DATA
 from emotion_core.classify.registry import read_card, resolve_model
 from emotion_core.classify.run_folder import CONFIG_FILE
 from emotion_core.classify.tflite import CALIBRATION_IMAGES, export_run
+from emotion_core.data.datasets import open_dataset
+from emotion_core.errors import EmotionCoreError
+from emotion_core.paths import SAMPLE_DATA
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from emotion_core.labels import ordered_labels
 from emotion_core.classify.network import build_model, load_run
 from emotion_core.classify.registry import resolve_model
+from emotion_core.labels import ordered_labels
 
 
 def initial_model(init: str, data_labels: list[str]) -> tuple[keras.Model, list[str], str]:

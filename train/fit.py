@@ -15,20 +15,21 @@ import keras
 import numpy as np
 
 from emotion_core.classify.card import ModelCard
-from emotion_core.data.datasets import Dataset, FaceChoice, Loaded, Sample, carve_split, open_dataset
-from emotion_core.data.evaluate import score
-from emotion_core.files import replace_atomically, write_json_atomic
 from emotion_core.classify.network import build_model, save_run
-from emotion_core.paths import runs_dir
-from emotion_core.data.photo_crops import CropCache, PhotoCropper
 from emotion_core.classify.predictor import Predictor
-from emotion_core.vision.align import PreprocessConfig
 from emotion_core.classify.run_folder import CHECKPOINT_FILE as CHECKPOINT
 from emotion_core.classify.run_folder import CONFIG_FILE as CONFIG
 from emotion_core.classify.run_folder import LOG_FILE as LOG
 from emotion_core.classify.run_folder import STATE_FILE as STATE
 from emotion_core.classify.run_folder import run_name
+from emotion_core.data.datasets import Dataset, FaceChoice, Loaded, Sample, carve_split, open_dataset
+from emotion_core.data.evaluate import score
+from emotion_core.data.photo_crops import CropCache, PhotoCropper
 from emotion_core.data.votes import Votes, read_votes
+from emotion_core.errors import EmptySplitError
+from emotion_core.files import replace_atomically, write_json_atomic
+from emotion_core.paths import runs_dir
+from emotion_core.vision.align import PreprocessConfig
 from train.config import TrainConfig
 from train.distribute import global_batch_size, strategy_for
 from train.finetune import initial_model
@@ -36,10 +37,6 @@ from train.finetune import initial_model
 # Progress lines (one per epoch, loading, skipped files): the train CLI sends them to stdout unadorned, where the
 # Train page reads them from train.log. A library caller gets them through its own logging set-up.
 logger = logging.getLogger(__name__)
-
-
-class EmptySplitError(ValueError):
-    """A split with no image that could be read (and, for photos, no face found)."""
 
 
 def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) -> Path:

@@ -19,18 +19,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from emotion_core.data.access import check_data_path
-from emotion_core.data.datasets import open_dataset
-from emotion_core.errors import EmotionCoreError, LaunchError
-from emotion_core.files import write_json_atomic
-from emotion_core.paths import runs_dir
-from emotion_core.jobs.processes import exclusive_lock, process_alive
 from emotion_core.classify.run_folder import ACTIVE_FILE as ACTIVE
 from emotion_core.classify.run_folder import CONFIG_FILE as CONFIG
 from emotion_core.classify.run_folder import LOG_FILE as LOG
 from emotion_core.classify.run_folder import OUTPUT_FILE as OUTPUT
 from emotion_core.classify.run_folder import STATE_FILE as STATE
 from emotion_core.classify.run_folder import new_run_dir
+from emotion_core.data.access import check_data_path
+from emotion_core.data.datasets import open_dataset
+from emotion_core.errors import EmotionCoreError, LaunchError
+from emotion_core.files import write_json_atomic
+from emotion_core.jobs.processes import exclusive_lock, process_alive
+from emotion_core.paths import runs_dir
 from train.config import TrainConfig, config_to_argv
 
 REPO = Path(__file__).resolve().parent.parent  # cwd of the child, so ``-m train`` imports this checkout

@@ -14,10 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from emotion_core.classify.registry import (
+    DEFAULT_NAME,
+    SUMMARY_COLUMNS,
+    list_models,
+    model_summaries,
+    read_metadata,
+    runs_dir,
+)
+from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE, OUTPUT_FILE, STATE_FILE
 from emotion_core.errors import ModelActionError, ModelNotFoundError
 from emotion_core.files import write_json_atomic
-from emotion_core.classify.registry import DEFAULT_NAME, SUMMARY_COLUMNS, list_models, model_summaries, read_metadata, runs_dir
-from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE, OUTPUT_FILE, STATE_FILE
 from train import launcher
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")

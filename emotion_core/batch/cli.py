@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from emotion_core.errors import EmotionCoreError
@@ -26,10 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def batch(args: argparse.Namespace) -> int:
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")  # FFmpeg's complaints would bury the progress bar
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     from emotion_core.batch.job import BatchConfig, run_batch
-    from emotion_core.batch.ray_engine import RayMissingError, check_ray
+    from emotion_core.batch.ray_engine import check_ray
+    from emotion_core.errors import RayMissingError
 
     extra = {"workers": args.workers} if args.workers else {}
     config = BatchConfig(

@@ -21,19 +21,16 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from emotion_core.batch.sources import IMAGE_FRAME
-from emotion_core.errors import EmotionCoreError
-from emotion_core.vision.detect import Box
+from emotion_core.errors import OutputError
+from emotion_core.records import Box
 
 logger = logging.getLogger(__name__)
 
 FORMATS = (".parquet", ".csv")
 # Rows per part file: a few hundred kB, written every few seconds at full speed ($EMOTION_BATCH_PART_ROWS: tests).
-PART_ROWS = int(os.environ.get("EMOTION_BATCH_PART_ROWS", 5000))
+PART_ROWS_ENV = "EMOTION_BATCH_PART_ROWS"
+PART_ROWS = 5000
 PART_SECONDS = 20.0  # ...or this often, so a slow job (video) loses little to a kill
-
-
-class OutputError(EmotionCoreError):
-    """The output path cannot be written, or holds rows of another shape (another model's classes)."""
 
 
 @dataclass(frozen=True)
@@ -118,17 +115,18 @@ class PartWriter:
         self._buffer: list[dict[str, object]] = []
         self._since = time.monotonic()
         self.rows_written = 0
+        self._part_rows = int(os.environ.get(PART_ROWS_ENV) or PART_ROWS)  # read per job, not at import
 
     def add(self, rows: Iterable[Row]) -> None:
         """Add one unit's rows (kept together in one part)."""
         self._buffer.extend(row.record(self.labels) for row in rows)
-        if len(self._buffer) >= PART_ROWS or time.monotonic() - self._since >= PART_SECONDS:
+        if len(self._buffer) >= self._part_rows or time.monotonic() - self._since >= PART_SECONDS:
             self.flush()
 
     def add_records(self, records: list[dict[str, object]]) -> None:
         """Add already-shaped records (the Ray engine's batches); callers keep a unit's rows in one call."""
         self._buffer.extend(records)
-        if len(self._buffer) >= PART_ROWS or time.monotonic() - self._since >= PART_SECONDS:
+        if len(self._buffer) >= self._part_rows or time.monotonic() - self._since >= PART_SECONDS:
             self.flush()
 
     def flush(self) -> None:

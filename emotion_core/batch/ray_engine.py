@@ -21,7 +21,7 @@ import numpy as np
 from emotion_core.batch.job import BatchSummary, Prepared, Preparer, model_name, unit_rows
 from emotion_core.batch.output import PartWriter
 from emotion_core.batch.sources import IMAGE_FRAME, Item, Unit, iter_items, iter_units
-from emotion_core.errors import EmotionCoreError
+from emotion_core.errors import RayMissingError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,10 +33,6 @@ logger = logging.getLogger(__name__)
 INSTALL_HELP = "pip install -r requirements-ray.txt (or pip install '.[ray]')"
 UNITS_PER_BATCH = 16  # images per actor call: enough faces for one efficient model call
 PACKAGE = Path(__file__).resolve().parent.parent
-
-
-class RayMissingError(EmotionCoreError):
-    """--engine ray was chosen but Ray Data is not installed."""
 
 
 def check_ray() -> None:

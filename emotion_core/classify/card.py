@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from emotion_core.classify.views import TestTimeViews
 from emotion_core.errors import ModelLoadError
 from emotion_core.vision.align import PreprocessConfig
-from emotion_core.classify.views import TestTimeViews
 
 KNOWN_KEYS = (
     "name", "labels", "input_size", "preprocessing", "inference", "architecture",

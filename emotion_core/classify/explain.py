@@ -14,9 +14,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from emotion_core.vision.detect import to_grey
-from emotion_core.classify.predictor import Face, Predictor
+from emotion_core.classify.predictor import Predictor
+from emotion_core.records import Face
 from emotion_core.vision.align import aligned_crop, faces_to_batch
+from emotion_core.vision.colour import to_grey
 
 # The heat-map holds 48x48 detail: a bigger picture of a face in a 40 MP photo adds memory (the Photo page caches
 # overlays), not information.

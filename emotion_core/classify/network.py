@@ -10,59 +10,13 @@ import keras
 import numpy as np
 from keras import layers
 
-from emotion_core.classify.architectures import check_architecture
+from emotion_core.classify.architectures import builder
 from emotion_core.classify.card import ModelCard
-from emotion_core.errors import ModelLoadError, ModelNotFoundError
-from emotion_core.files import replace_atomically, write_json_atomic
-from emotion_core.vision.align import INPUT_SIZE
 from emotion_core.classify.registry import read_card
 from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE
-
-# Re-exported: callers that already load Keras may keep importing these from here.
-__all__ = [
-    "METADATA_FILE",
-    "MODEL_FILE",
-    "build_model",
-    "forward_function",
-    "load_run",
-    "replace_atomically",
-    "save_run",
-    "write_json_atomic",
-    "ARCHITECTURES",
-]
-
-
-def _conv_block(x: Any, filters: int, convs: int, dropout: float) -> Any:
-    for _ in range(convs):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
-        x = layers.ReLU()(x)
-    x = layers.MaxPooling2D()(x)
-    return layers.Dropout(dropout)(x) if dropout else x
-
-
-def _vgg(x: Any, num_classes: int) -> Any:
-    """VGG-style: four stages of two 3x3 convs with BatchNorm (32-64-128-256), ~1.8M params."""
-    for filters, dropout in ((32, 0.0), (64, 0.1), (128, 0.2), (256, 0.3)):
-        x = _conv_block(x, filters, convs=2, dropout=dropout)
-    x = layers.Flatten()(x)
-    x = layers.Dense(256, use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-    x = layers.Dropout(0.5)(x)
-    return layers.Dense(num_classes)(x)
-
-
-def _tiny(x: Any, num_classes: int) -> Any:
-    """A few thousand params: for tests and smoke runs, not for accuracy."""
-    x = _conv_block(x, 8, convs=1, dropout=0.0)
-    x = _conv_block(x, 16, convs=1, dropout=0.0)
-    x = layers.GlobalAveragePooling2D()(x)
-    return layers.Dense(num_classes)(x)
-
-
-ARCHITECTURES: dict[str, Callable[[Any, int], Any]] = {"vgg": _vgg, "tiny": _tiny}
-# emotion_core.classify.architectures lists these names for callers that must not load Keras (a test keeps the two equal).
+from emotion_core.errors import ModelLoadError, ModelNotFoundError, first_line
+from emotion_core.files import replace_atomically, write_json_atomic
+from emotion_core.vision.align import INPUT_SIZE
 
 
 def build_model(architecture: str, num_classes: int, size: int = INPUT_SIZE) -> keras.Model:
@@ -71,10 +25,10 @@ def build_model(architecture: str, num_classes: int, size: int = INPUT_SIZE) -> 
     Scaling lives inside the model so training, the Predictor and exports cannot disagree on it.
     Softmax is computed in float32 even under a mixed-precision policy.
     """
-    check_architecture(architecture)
+    build = builder(architecture)
     inputs = keras.Input((size, size, 1), name="face")
     x = layers.Rescaling(1 / 255.0)(inputs)
-    logits = ARCHITECTURES[architecture](x, num_classes)
+    logits = build(x, num_classes)
     outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
     return keras.Model(inputs, outputs, name=architecture)
 
@@ -121,9 +75,3 @@ def load_run(run_dir: str | Path) -> tuple[keras.Model, ModelCard]:
             f"{model_path} has {model.output_shape[-1]} outputs but its metadata names {len(card.labels)} labels"
         )
     return model, card
-
-
-def first_line(error: BaseException, limit: int = 200) -> str:
-    """An exception as one short line: library errors can span pages (Keras quotes whole configs)."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"

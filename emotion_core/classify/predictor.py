@@ -11,21 +11,17 @@ from typing import Any
 import numpy as np
 
 from emotion_core.classify.card import ModelCard
-from emotion_core.errors import EmotionCoreError, ModelLoadError
-from emotion_core.vision.detect import Box, Detection, FaceDetector
-from emotion_core.classify.network import first_line, forward_function, load_run
-from emotion_core.vision.align import PreprocessConfig, faces_to_batch, photo_to_inputs
-from emotion_core.records import Face
 from emotion_core.classify.registry import resolve_model
 from emotion_core.classify.views import TestTimeViews
+from emotion_core.errors import EmotionCoreError, ModelLoadError, first_line
+from emotion_core.records import Box, Detection, Face
+from emotion_core.vision.align import PreprocessConfig, faces_to_batch, photo_to_inputs
+from emotion_core.vision.detect import FaceDetector
 
 RUNTIMES = ("keras", "tflite")
 
 # Extra work on one answered image (the CLI's Grad-CAM overlays): (image, faces, record) -> None, may raise.
 Annotate = Callable[[np.ndarray, list["Face"], dict[str, Any]], None]
-
-
-__all__ = ["RUNTIMES", "Face", "Predictor"]  # Face lives in emotion_core.records; importable here as before
 
 
 @dataclass
@@ -45,6 +41,8 @@ class Predictor:
 
     def __post_init__(self) -> None:
         if self.forward is None:
+            from emotion_core.classify.network import forward_function  # Keras: loaded with the first model
+
             self.forward = forward_function(self.model)
         if self.views is None:
             self.views = self.card.views
@@ -63,6 +61,8 @@ class Predictor:
             lite, card = load_tflite(model)
             predictor = cls(lite, card, forward=lite, runtime="tflite", file=lite.path.name)
         else:
+            from emotion_core.classify.network import load_run  # Keras: loaded with the first model
+
             loaded, card = load_run(resolve_model(model))
             predictor = cls(loaded, card)
         try:  # the warm-up trace is also the check that the network fits what its card says

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from emotion_core.classify.card import ModelCard
+from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE, is_model_folder
 from emotion_core.errors import EmotionCoreError, ModelLoadError, ModelNotFoundError
 from emotion_core.files import file_version
 from emotion_core.paths import DEFAULT_MODEL_DIR, runs_dir
-from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE, is_model_folder
 
 DEFAULT_NAME = "default"
 __all__ = ["DEFAULT_MODEL_DIR", "DEFAULT_NAME", "list_models", "model_version", "read_metadata", "runs_dir"]

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 
 from emotion_core.classify.card import ModelCard
-from emotion_core.errors import ModelLoadError, ModelNotFoundError
-from emotion_core.files import replace_atomically, write_json_atomic
-from emotion_core.classify.network import first_line, load_run
+from emotion_core.classify.network import load_run
 from emotion_core.classify.registry import DEFAULT_NAME, read_card, read_metadata, resolve_model
 from emotion_core.classify.run_folder import METADATA_FILE
+from emotion_core.errors import ModelLoadError, ModelNotFoundError, first_line
+from emotion_core.files import replace_atomically, write_json_atomic
 
 QUANTIZATIONS = ("none", "float16", "int8")
 CALIBRATION_IMAGES = 200  # int8 ranges settle well before this; more only slows the export

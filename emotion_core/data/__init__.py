@@ -1,1 +1,2 @@
-"""Datasets: one reader per format, FER+ votes, person splits, photo crops, summaries, evaluation, and which paths the dashboard may open."""
+"""Datasets: one reader per format, FER+ votes, person splits, photo crops, summaries, evaluation, and which
+paths the dashboard may open."""

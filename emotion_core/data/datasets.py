@@ -19,11 +19,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from emotion_core.errors import DatasetLayoutError, EmotionCoreError, InvalidImageError
-from emotion_core.vision.decode import decode_image
-from emotion_core.labels import EMOTIONS, canonical_label, ordered_labels
 from emotion_core.data.photo_crops import FACE_MODES, PhotoCropper
+from emotion_core.errors import DatasetLayoutError, EmotionCoreError, InvalidImageError
+from emotion_core.labels import EMOTIONS, canonical_label, ordered_labels
 from emotion_core.vision.align import INPUT_SIZE, to_model_input
+from emotion_core.vision.decode import decode_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".pgm", ".tif", ".tiff"}
 # fer2013.csv's Usage column; PublicTest is what the zip calls "test".

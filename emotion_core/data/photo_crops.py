@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_core.vision import detect as faces_module
 from emotion_core.vision import align as preprocess_module
-from emotion_core.vision.detect import FaceDetector
+from emotion_core.vision import colour, detect
 from emotion_core.vision.align import PreprocessConfig, photo_to_inputs
+from emotion_core.vision.detect import FaceDetector
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +134,11 @@ class PhotoCropper:
 def settings_digest(detector: FaceDetector, config: PreprocessConfig) -> str:
     """Everything that shapes a crop: detector kind and settings, preprocessing, and the code of both modules.
 
-    Hashing the source of faces.py and preprocess.py means a changed detector or crop (e.g. eye alignment)
-    never serves stale crops, without anyone remembering to bump a version.
+    Hashing the source of the detect package, the colour conversions and the alignment means a changed detector or
+    crop (e.g. eye alignment) never serves stale crops, without anyone remembering to bump a version.
     """
     parts = [CACHE_FORMAT, type(detector).__qualname__, repr(getattr(detector, "config", None)), repr(config)]
-    for module in (faces_module, preprocess_module):
-        parts.append(hashlib.sha256(Path(str(module.__file__)).read_bytes()).hexdigest())
+    sources = sorted(Path(str(detect.__file__)).parent.glob("*.py"))
+    for source in [*sources, Path(str(colour.__file__)), Path(str(preprocess_module.__file__))]:
+        parts.append(hashlib.sha256(source.read_bytes()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

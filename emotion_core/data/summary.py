@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from emotion_core.data.datasets import Dataset, Progress
+from emotion_core.data.photo_crops import PhotoCropper
 from emotion_core.files import file_version
 from emotion_core.paths import SAMPLE_DATA, default_data_path
-from emotion_core.data.photo_crops import PhotoCropper
 
 __all__ = ["SAMPLE_DATA", "UPLOAD_DIR", "data_version", "default_data_path"]  # and the functions below
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "emotion-uploads"

@@ -18,16 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from emotion_core.data.access import check_data_path
-from emotion_core.errors import EmotionCoreError
+from emotion_core.errors import EmotionCoreError, JobError
 from emotion_core.jobs.processes import exclusive_lock, process_alive
 
 REPO = Path(__file__).resolve().parents[2]
 JOB, PROGRESS, LOG, RESULTS = "job.json", "progress.json", "batch.log", "results.parquet"
 UPLOAD = "input.zip"  # an uploaded zip is stored under this fixed name, never under the name it came with
-
-
-class JobError(EmotionCoreError):
-    """A job cannot start (bad input, another job running); the message says why."""
 
 
 @dataclass(frozen=True)

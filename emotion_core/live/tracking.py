@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from emotion_core.vision.detect import Box
+from emotion_core.records import Box
 
 logger = logging.getLogger(__name__)
 

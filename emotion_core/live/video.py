@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from emotion_core.errors import InvalidVideoError
-from emotion_core.records import BOX_COLUMNS, Face
 from emotion_core.live.tracking import Tracker, TrackerConfig
+from emotion_core.records import BOX_COLUMNS, Face
 
 if TYPE_CHECKING:  # importing it loads TensorFlow; probe() answers a bad file without that wait
     from emotion_core.classify.predictor import Predictor

@@ -17,11 +17,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from emotion_core.vision.draw import draw_faces
-from emotion_core.vision.detect import Box, Detection
-from emotion_core.classify.predictor import Face, Predictor
+from emotion_core.classify.predictor import Predictor
 from emotion_core.live.tracking import Tracker, TrackerConfig, person_label
 from emotion_core.live.tracking import iou as iou  # re-exported: callers imported it from here
+from emotion_core.records import Box, Detection, Face
+from emotion_core.vision.draw import draw_faces
 
 
 @dataclass(frozen=True)

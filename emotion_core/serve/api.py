@@ -22,9 +22,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emotion_core.vision.decode import MAX_PIXELS, decode_image
 from emotion_core.classify.predictor import Predictor, image_record
 from emotion_core.classify.registry import model_summaries
+from emotion_core.vision.decode import MAX_PIXELS, decode_image
 
 logger = logging.getLogger(__name__)
 

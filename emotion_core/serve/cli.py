@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import re
 import sys
 from functools import partial
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emotion_core.errors import EmotionCoreError
-from emotion_core.settings import quiet_tensorflow
+from emotion_core.settings import apply_process_defaults
 
 if TYPE_CHECKING:  # imported where used: they load TensorFlow, which --help and a bad argument need not wait for
     from emotion_core.classify.explain import Explainer
@@ -28,7 +27,7 @@ if TYPE_CHECKING:  # imported where used: they load TensorFlow, which --help and
 
 def cli(argv: list[str] | None = None) -> int:
     """``python -m emotion_core`` and the ``emotion`` command: parse, run one subcommand, return the exit status."""
-    quiet_tensorflow()
+    apply_process_defaults()
     parser = argparse.ArgumentParser(prog="python -m emotion_core", description="Facial emotion recognition.")
     commands = parser.add_subparsers(dest="command", required=True)
     predict = commands.add_parser("predict", help="faces and emotion probabilities for each image")
@@ -63,8 +62,8 @@ def _load_predictor(model: str | None) -> Predictor | None:
 
 
 def _predict(images: list[str], model: str | None, explain: str | None = None) -> int:
-    from emotion_core.vision.decode import read_image
     from emotion_core.classify.predictor import image_record
+    from emotion_core.vision.decode import read_image
 
     predictor = _load_predictor(model)
     if predictor is None:
@@ -139,8 +138,6 @@ def _add_batch_parser(commands: Any) -> None:
 def _video(args: argparse.Namespace) -> int:
     """Stream the clip; stdout's one line is the summary JSON. Exit 1 for a bad clip, 2 for a bad model."""
     # FFmpeg's and OpenCV's own complaints about a broken file would bury our one-line error (set before cv2 loads).
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     from emotion_core.live.video import probe
 
     if args.every < 1 or args.segment <= 0:

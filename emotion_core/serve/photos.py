@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from emotion_core.vision.draw import draw_faces
 from emotion_core.errors import EmotionCoreError
-from emotion_core.vision.decode import decode_image
 from emotion_core.records import BOX_COLUMNS, Face
+from emotion_core.vision.decode import decode_image
+from emotion_core.vision.draw import draw_faces
 
 if TYPE_CHECKING:  # importing it loads TensorFlow: a page that only exports results need not wait for it
     from emotion_core.classify.predictor import Predictor

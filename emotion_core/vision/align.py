@@ -19,7 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from emotion_core.vision.detect import Box, Detection, FaceDetector, to_grey
+from emotion_core.records import Box, Detection
+from emotion_core.vision.colour import to_grey
+from emotion_core.vision.detect import FaceDetector
 
 INPUT_SIZE = 48
 

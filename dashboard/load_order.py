@@ -10,9 +10,10 @@ TensorFlow, pylibsrtp binds ``HMAC_Init_ex``, ``EVP_*``, ... to BoringSSL, and t
 import crashes in BoringSSL's ``HMAC_Init_ex`` fed OpenSSL's ``EVP_MD``. Loaded first, pylibsrtp's symbols are
 all bound to its own OpenSSL before TensorFlow arrives, and both work (tests/test_load_order.py).
 
-So this module is imported by ``emotion_core/__init__.py`` and ``train/__init__.py`` (TensorFlow is only
-reached through those packages: the CLI, every page, the benchmarks), and explicitly first by ``app.py`` and
-``tests/conftest.py``. It costs about 16 ms; without aiortc installed it does nothing.
+Only the dashboard's process loads both (the webcam page brings aiortc), so ``app.py`` imports this module
+first, and so does ``tests/conftest.py`` (its AppTests run pages in the test process). The CLI, the API, batch
+and training processes never load aiortc and do not pay for it. It costs about 16 ms; without aiortc installed
+it does nothing.
 """
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""YuNet (libfacedetection, BSD-3) from the ``yuface`` wheel: weights compiled in, no TensorFlow, five landmarks.
+
+Measured by ``benchmarks/detector.py`` on the 50 Yale photos and variants of them (rotated 20°/35°, γ 2.5 dark,
+JPEG q20, face cut past the centre, 2x2 grid, a photo pasted small on a 4000x3000 canvas) and 974 TCFE photos:
+every face in every variant (45/50 where 40 % of the face is cut off), ~20 ms per 640x480 frame and ~6 ms at the
+webcam's 320 px (benchmarks/RESULTS.md). Chosen over BlazeFace because it also finds the small face on the big
+canvas (10/10 against 1/10).
+
+yuface's vendored OpenMP runtime busy-waits between calls unless ``OMP_WAIT_POLICY=PASSIVE`` is set before it
+loads; entry points set it (``emotion_core.settings.apply_process_defaults``), this module does not.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from emotion_core.errors import DetectorUnavailableError
+from emotion_core.records import Detection, eyes_in_image_order
+from emotion_core.vision.detect.backend import Backend, box_of
+from emotion_core.vision.detect.config import DetectorConfig
+
+# The C library's own score threshold (percent); ours (DetectorConfig.min_confidence) is applied after it.
+RAW_THRESHOLD = 0.3
+
+
+def load(config: DetectorConfig) -> Backend:
+    try:
+        import yuface
+    except ImportError:
+        raise DetectorUnavailableError("the yunet face detector needs the yuface package: pip install yuface") from None
+
+    def detect(bgr: np.ndarray) -> list[Detection]:
+        with warnings.catch_warnings():  # it warns past 960 px; tiles keep the second pass below that
+            warnings.simplefilter("ignore", UserWarning)
+            confidences, boxes, landmarks = yuface.detect(bgr, conf=RAW_THRESHOLD)
+        found = []
+        for confidence, box, marks in zip(confidences, boxes, landmarks, strict=True):
+            points = marks.reshape(5, 2).tolist()  # eye, eye, nose, mouth corner, mouth corner
+            left, right = eyes_in_image_order(
+                (float(points[0][0]), float(points[0][1])), (float(points[1][0]), float(points[1][1]))
+            )
+            found.append(Detection(box_of(box), float(confidence) / 100, left, right))
+        return found
+
+    return detect
