@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faces_accuracy import score_photos  # noqa: E402
 
 from emotion_core.classify.predictor import Predictor  # noqa: E402
-from emotion_core.data.access import SHARED_DATA  # noqa: E402
+from emotion_core.paths import SHARED_DATA  # noqa: E402
 from train.evaluate import evaluate  # noqa: E402
 
 FER2013 = SHARED_DATA / "fer2013" / "fer2013.zip"

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from faces_accuracy import EXPECTED, FACES  # noqa: E402
 
 from emotion_core.classify.predictor import Predictor  # noqa: E402
-from emotion_core.data.access import SHARED_DATA  # noqa: E402
 from emotion_core.labels import canonical_label  # noqa: E402
+from emotion_core.paths import SHARED_DATA  # noqa: E402
 from emotion_core.vision.align import faces_to_batch  # noqa: E402
 from emotion_core.vision.decode import decode_image  # noqa: E402
 from emotion_core.vision.detect import DetectorConfig, FaceDetector  # noqa: E402

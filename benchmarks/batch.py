@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from emotion_core.data.access import SHARED_DATA  # noqa: E402
+from emotion_core.paths import SHARED_DATA  # noqa: E402
 
 FER = SHARED_DATA / "fer2013" / "fer2013.zip"
 FACES = SHARED_DATA / "faces"

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from timing import median_ms  # noqa: E402
 
-from emotion_core.data.access import SHARED_DATA  # noqa: E402
+from emotion_core.paths import SHARED_DATA  # noqa: E402
 from emotion_core.records import eye_angle  # noqa: E402
 from emotion_core.vision.decode import decode_image, read_image  # noqa: E402
 from emotion_core.vision.detect import DetectorConfig, FaceDetector  # noqa: E402

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotion_core.classify.predictor import Predictor  # noqa: E402
-from emotion_core.data.access import SHARED_DATA  # noqa: E402
+from emotion_core.paths import SHARED_DATA  # noqa: E402
 from emotion_core.vision.align import faces_to_batch  # noqa: E402
 from emotion_core.vision.decode import read_image  # noqa: E402
 

@@ -30,12 +30,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emotion_core.classify.predictor import Predictor  # noqa: E402
-from emotion_core.data.access import SHARED_DATA  # noqa: E402
 from emotion_core.data.datasets import open_dataset  # noqa: E402
 from emotion_core.data.evaluate import score  # noqa: E402
 from emotion_core.data.votes import read_votes  # noqa: E402
 from emotion_core.errors import EmotionCoreError  # noqa: E402
 from emotion_core.labels import canonical_label  # noqa: E402
+from emotion_core.paths import SHARED_DATA  # noqa: E402
 from emotion_core.vision.decode import decode_image  # noqa: E402
 
 TCFE = SHARED_DATA / "tcfe" / "tcfe.zip"

@@ -7,8 +7,9 @@ import streamlit as st
 from dashboard.common import data_picker, dataset_or_stop, enter_through_app, faces_picker, model_errors, model_picker
 from emotion_core.classify.registry import model_version
 from emotion_core.data.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
-from emotion_core.data.summary import SAMPLE_DATA, data_version
+from emotion_core.data.summary import data_version
 from emotion_core.errors import EmotionCoreError
+from emotion_core.paths import SAMPLE_DATA
 from train.evaluate import evaluate_with_predictions
 
 GALLERY_SIZE = 24

@@ -8,11 +8,12 @@ from dashboard.common import enter_through_app, load_predictor, model_picker
 from emotion_core.classify.explain import explain_faces
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import model_version
+from emotion_core.formats import IMAGE_SUFFIXES, upload_types
 from emotion_core.records import Face
 from emotion_core.serve.photos import PhotoResult, analyse_photo, face_scores, results_csv, results_json
 from emotion_core.vision.decode import decode_image
 
-IMAGE_TYPES = ["jpg", "jpeg", "png", "gif", "webp", "bmp"]
+IMAGE_TYPES = upload_types(IMAGE_SUFFIXES)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

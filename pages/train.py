@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.common import data_picker, enter_through_app, faces_picker, model_picker
 from emotion_core.classify.architectures import ARCHITECTURES
 from emotion_core.classify.registry import list_models
+from emotion_core.errors import LaunchError
 from train import launcher
 from train.config import TrainConfig
 
@@ -164,7 +165,7 @@ def show_outcome(run: launcher.RunStatus) -> None:
     if run.resumable and st.button("Resume run", key="resume", help="continue from the last finished epoch"):
         try:
             launcher.resume(run.run_dir)
-        except launcher.LaunchError as error:
+        except LaunchError as error:
             st.error(str(error))
             return
         st.rerun()
@@ -181,7 +182,7 @@ config = config_form()
 if config is not None:
     try:
         started = launcher.launch(config)
-    except launcher.LaunchError as error:
+    except LaunchError as error:
         st.session_state[LAUNCH_KEY] = LaunchNotice(str(error), blocked=launcher.active_run() is not None)
     else:
         st.session_state.pop(LAUNCH_KEY, None)

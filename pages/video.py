@@ -16,10 +16,11 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from dashboard.common import enter_through_app, load_predictor, model_picker
 from emotion_core.classify.predictor import Predictor
 from emotion_core.errors import EmotionCoreError
+from emotion_core.formats import VIDEO_SUFFIXES, upload_types
 from emotion_core.live.video import SegmentSummary, analyse_video, probe, results_csv, timeline_rows
 from emotion_core.vision.draw import chart_colours
 
-VIDEO_TYPES = ["mp4", "mov", "avi", "mkv", "webm", "m4v", "mpg", "mpeg"]
+VIDEO_TYPES = upload_types(VIDEO_SUFFIXES)
 RESULT_KEY = "video_result"
 
 

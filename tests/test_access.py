@@ -6,7 +6,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import emotion_core.data.summary as explore
-from emotion_core.data.access import DataPathNotAllowedError, allowed_data_roots, check_data_path
+from emotion_core.data.access import allowed_data_roots, check_data_path
+from emotion_core.errors import DataPathNotAllowedError, LaunchError
+from emotion_core.paths import SAMPLE_DATA
 from tests.conftest import REPO, make_dataset_files, write_zip
 
 APP = str(REPO / "app.py")
@@ -21,11 +23,11 @@ def default_roots(monkeypatch, tmp_path):
 
 
 def test_defaults_allow_the_sample_shared_data_runs_and_uploads(default_roots, tmp_path):
-    assert check_data_path(explore.SAMPLE_DATA) == explore.SAMPLE_DATA.resolve()
+    assert check_data_path(SAMPLE_DATA) == SAMPLE_DATA.resolve()
     check_data_path(REPO.parent / "shared" / "data" / "fer2013" / "fer2013.zip")
     check_data_path(tmp_path / "runs" / "some-run")
     check_data_path(tmp_path / "uploads" / "0123abcd.zip")
-    for outside in ["/etc/passwd", "/", str(tmp_path / "elsewhere.zip"), f"{explore.SAMPLE_DATA}/../../../../etc"]:
+    for outside in ["/etc/passwd", "/", str(tmp_path / "elsewhere.zip"), f"{SAMPLE_DATA}/../../../../etc"]:
         with pytest.raises(DataPathNotAllowedError, match="outside the folders this app may read"):
             check_data_path(outside)
 
@@ -43,7 +45,7 @@ def test_roots_from_the_environment_replace_the_defaults(monkeypatch, tmp_path):
     check_data_path(tmp_path / "a" / "x.zip")
     check_data_path(tmp_path / "b")
     check_data_path(tmp_path / "default.zip")  # the configured default dataset is always allowed
-    assert explore.SAMPLE_DATA.resolve() not in allowed_data_roots()
+    assert SAMPLE_DATA.resolve() not in allowed_data_roots()
     with pytest.raises(DataPathNotAllowedError, match="EMOTION_DATA_ROOTS"):
         check_data_path(tmp_path / "c.zip")
 
@@ -63,6 +65,6 @@ def test_training_from_the_app_refuses_a_path_outside_the_roots(default_roots, t
     from train.config import TrainConfig
 
     outside = write_zip(tmp_path / "private.zip", make_dataset_files({"happy": 2}))
-    with pytest.raises(launcher.LaunchError, match="outside the folders"):
+    with pytest.raises(LaunchError, match="outside the folders"):
         launcher.launch(TrainConfig(data=str(outside), architecture="tiny"))
     assert launcher.list_runs() == []

@@ -11,7 +11,8 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.data.datasets import open_dataset
-from emotion_core.data.summary import SAMPLE_DATA, store_upload
+from emotion_core.data.summary import store_upload
+from emotion_core.paths import SAMPLE_DATA
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 COUNTS = {"train": {"angry": 3, "happy": 5, "sad": 2}, "test": {"angry": 1, "happy": 2, "sad": 1}}

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.classify.registry import list_models
+from emotion_core.errors import LaunchError
 from train import launcher
 from train.config import TrainConfig
 
@@ -47,7 +48,7 @@ def test_launch_runs_in_background_refuses_a_second_and_lands_in_the_registry(ru
     config = TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1, batch_size=8)
     started = launcher.launch(config)
     assert started.alive and started.run_dir.parent == runs
-    with pytest.raises(launcher.LaunchError, match="cancel it or wait"):
+    with pytest.raises(LaunchError, match="cancel it or wait"):
         launcher.launch(config)
 
     finished = wait_for(started.run_dir)
@@ -59,11 +60,11 @@ def test_launch_runs_in_background_refuses_a_second_and_lands_in_the_registry(ru
 
 
 def test_invalid_config_or_data_is_refused_before_launch(runs, tiny_zip, tmp_path):
-    with pytest.raises(launcher.LaunchError, match="no such dataset path"):
+    with pytest.raises(LaunchError, match="no such dataset path"):
         launcher.launch(TrainConfig(data=str(tmp_path / "nothing.zip"), architecture="tiny"))
-    with pytest.raises(launcher.LaunchError, match="learning rate"):
+    with pytest.raises(LaunchError, match="learning rate"):
         launcher.launch(TrainConfig(data=str(tiny_zip), architecture="tiny", learning_rate=5.0))
-    with pytest.raises(launcher.LaunchError, match="no 'validation' split"):
+    with pytest.raises(LaunchError, match="no 'validation' split"):
         launcher.launch(TrainConfig(data=str(tiny_zip), architecture="tiny", train_split="validation"))
     assert launcher.list_runs() == []
 
@@ -134,5 +135,5 @@ def test_resume_continues_an_interrupted_run_to_the_end(runs, tiny_run):
     assert (finished.status, finished.epoch, finished.epochs) == ("finished", 2, 2), launcher.output_tail(run)
     assert list(launcher.read_log(run)["epoch"]) == [1, 2]
     assert "interrupted" in list_models()
-    with pytest.raises(launcher.LaunchError, match="cannot be resumed"):
+    with pytest.raises(LaunchError, match="cannot be resumed"):
         launcher.resume(run)

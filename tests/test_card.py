@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from emotion_core.classify.card import ModelCard
-from emotion_core.classify.registry import DEFAULT_MODEL_DIR, read_card
+from emotion_core.classify.registry import read_card
 from emotion_core.errors import ModelLoadError
 from emotion_core.labels import EMOTIONS
+from emotion_core.paths import DEFAULT_MODEL_DIR
 
 
 def test_an_old_minimal_metadata_file_loads_with_todays_defaults():

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from emotion_core.classify.predictor import Predictor
+from emotion_core.errors import LaunchError
 from emotion_core.labels import EMOTIONS
 from emotion_core.live.webcam import LiveProcessor
 from emotion_core.vision.decode import read_image
@@ -137,7 +138,7 @@ def test_two_launches_at_the_same_moment_start_one_run(tmp_path, monkeypatch, ti
         gate.wait()
         try:
             outcomes.append(launcher.launch(config))
-        except launcher.LaunchError as error:
+        except LaunchError as error:
             outcomes.append(error)
 
     try:

@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from emotion_core.classify.registry import list_models
-from emotion_core.errors import ModelNotFoundError
+from emotion_core.errors import ModelActionError, ModelNotFoundError
 from tests.conftest import REPO
-from train.models import ModelActionError, compare_models, delete_model, model_table, rename_model
+from train.models import compare_models, delete_model, model_table, rename_model
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from emotion_core.classify.predictor import Predictor
-from emotion_core.classify.registry import DEFAULT_MODEL_DIR, read_metadata
-from emotion_core.data.access import SHARED_DATA
+from emotion_core.classify.registry import read_metadata
 from emotion_core.labels import EMOTIONS
+from emotion_core.paths import DEFAULT_MODEL_DIR, SHARED_DATA
 from emotion_core.vision.decode import decode_image, read_image
 
 EXPECTED = {"happy": "happy", "surprised": "surprise", "normal": "neutral"}

@@ -112,10 +112,8 @@ def test_shared_data_lies_beside_the_repo():
 
 
 def test_every_error_type_derives_from_emotion_core_error():
-    from emotion_core.data import access
-    from train import launcher, models
 
-    for error in (access.DataPathNotAllowedError, launcher.LaunchError, models.ModelActionError):
+    for error in (errors.DataPathNotAllowedError, errors.LaunchError, errors.ModelActionError):
         assert error.__module__ == "emotion_core.errors" and issubclass(error, errors.EmotionCoreError)
     defined = [v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, Exception)]
     assert all(issubclass(error, errors.EmotionCoreError) for error in defined)

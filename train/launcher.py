@@ -34,7 +34,6 @@ from emotion_core.paths import runs_dir
 from train.config import TrainConfig, config_to_argv
 
 REPO = Path(__file__).resolve().parent.parent  # cwd of the child, so ``-m train`` imports this checkout
-__all__ = ["LaunchError", "RunStatus", "active_run", "cancel", "launch", "list_runs", "resume", "run_status"]
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ from emotion_core.files import write_json_atomic
 from train import launcher
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-__all__ = ["ModelActionError", "combine_models", "compare_models", "delete_model", "model_table", "rename_model"]
 
 
 def model_table() -> pd.DataFrame:

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -265,10 +264,3 @@ def _classify_and_write(
     )
     progress.update(len(ready), faces, errors)
     ready.clear()
-
-
-def iter_rows(out: str | Path) -> Iterator[dict[str, Any]]:
-    """The rows of a finished output as dicts (tests, the dashboard's small previews)."""
-    from emotion_core.batch.output import read_table
-
-    yield from read_table(out).to_pylist()

@@ -18,13 +18,13 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from emotion_core.data.datasets import IMAGE_SUFFIXES, MAX_IMAGE_BYTES, _safe_member_name, check_archive, read_member
+from emotion_core.data.datasets import MAX_IMAGE_BYTES, _safe_member_name, check_archive, read_member
 from emotion_core.errors import EmotionCoreError, InvalidImageError
+from emotion_core.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from emotion_core.vision.decode import decode_image
 
 logger = logging.getLogger(__name__)
 
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 ZIP_SEPARATOR = "::"  # a zip member's source name: "<zip path>::<member>"
 IMAGE_FRAME = -1  # the frame key of a still image in the resume index (its row leaves frame empty)
 

@@ -13,7 +13,6 @@ from emotion_core.files import file_version
 from emotion_core.paths import DEFAULT_MODEL_DIR, runs_dir
 
 DEFAULT_NAME = "default"
-__all__ = ["DEFAULT_MODEL_DIR", "DEFAULT_NAME", "list_models", "model_version", "read_metadata", "runs_dir"]
 
 
 def list_models() -> dict[str, Path]:

@@ -15,7 +15,6 @@ from emotion_core.errors import DataPathNotAllowedError
 from emotion_core.paths import SAMPLE_DATA, SHARED_DATA, default_data_path, runs_dir
 
 ROOTS_ENV = "EMOTION_DATA_ROOTS"
-__all__ = ["SHARED_DATA", "DataPathNotAllowedError", "allowed_data_roots", "check_data_path"]  # re-exported
 
 
 def allowed_data_roots() -> list[Path]:

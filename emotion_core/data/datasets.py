@@ -21,11 +21,11 @@ import pandas as pd
 
 from emotion_core.data.photo_crops import FACE_MODES, PhotoCropper
 from emotion_core.errors import DatasetLayoutError, EmotionCoreError, InvalidImageError
+from emotion_core.formats import IMAGE_SUFFIXES
 from emotion_core.labels import EMOTIONS, canonical_label, ordered_labels
 from emotion_core.vision.align import INPUT_SIZE, to_model_input
 from emotion_core.vision.decode import decode_image
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".pgm", ".tif", ".tiff"}
 # fer2013.csv's Usage column; PublicTest is what the zip calls "test".
 CSV_SPLITS = {"training": "train", "publictest": "test", "privatetest": "private_test"}
 # No face image is anywhere near this; a zip member claiming more is a zip bomb or not a dataset image.
@@ -107,11 +107,6 @@ class Dataset:
         if not chosen:
             raise DatasetLayoutError(f"{self.source} has no split '{split}'; it has: {', '.join(self.splits)}")
         return chosen
-
-    def read_face(self, sample: Sample) -> np.ndarray:
-        """One sample as the model's 48x48 uint8 input; raises EmotionCoreError if it is unreadable."""
-        with _Reader(self) as read:
-            return to_model_input(self._decode(read(sample), sample.ref))
 
     def read_image(self, sample: Sample) -> np.ndarray:
         """One sample decoded as stored (a whole photo, or a crop), BGR or grey uint8, for showing it."""

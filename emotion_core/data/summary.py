@@ -21,9 +21,7 @@ import pandas as pd
 from emotion_core.data.datasets import Dataset, Progress
 from emotion_core.data.photo_crops import PhotoCropper
 from emotion_core.files import file_version
-from emotion_core.paths import SAMPLE_DATA, default_data_path
 
-__all__ = ["SAMPLE_DATA", "UPLOAD_DIR", "data_version", "default_data_path"]  # and the functions below
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "emotion-uploads"
 # Uploaded dataset zips kept on disk (each at most server.maxUploadSize, 25 MB); the least recently used go first.
 MAX_STORED_UPLOADS = 20
@@ -125,13 +123,6 @@ def scan_split(
     if progress:
         progress(len(samples), len(samples))
     return scan
-
-
-def find_unreadable(
-    dataset: Dataset, split: str, progress: Progress | None = None, chunk: int = 500
-) -> list[Unreadable]:
-    """Decode a whole split, keeping only the failures; chunked so memory stays small and progress moves."""
-    return scan_split(dataset, split, None, progress, chunk).unreadable
 
 
 def store_upload(data: bytes, suffix: str = ".zip") -> Path:
