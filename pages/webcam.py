@@ -19,6 +19,7 @@ from streamlit_webrtc import webrtc_streamer
 from dashboard.common import enter_through_app, load_predictor, model_errors, model_picker
 from emotion_core.classify.tflite import live_model
 from emotion_core.live.recording import Recording
+from emotion_core.live.tracking import TrackerConfig
 from emotion_core.live.webcam import EmotionHistory, LiveConfig, LiveProcessor, LiveResult
 from emotion_core.vision.draw import chart_colours
 
@@ -137,11 +138,13 @@ with st.sidebar.expander("Live settings"):
         "Weight of the newest frame",
         0.05,
         1.0,
-        LiveConfig.smoothing,
+        TrackerConfig.smoothing,
         0.05,
         help="Lower keeps labels steadier but slower to follow; 1 turns smoothing off",
     )
-processor = session_processor(model_name, LiveConfig(detect_every=detect_every, smoothing=smoothing))
+processor = session_processor(
+    model_name, LiveConfig(detect_every=detect_every, tracker=TrackerConfig(smoothing=smoothing))
+)
 history: EmotionHistory = st.session_state.setdefault("live_history", EmotionHistory())
 
 video_col, status_col = st.columns([3, 2])

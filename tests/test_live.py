@@ -10,7 +10,7 @@ import pytest
 from emotion_core.classify.card import ModelCard
 from emotion_core.classify.predictor import Predictor
 from emotion_core.labels import EMOTIONS
-from emotion_core.live.tracking import iou
+from emotion_core.live.tracking import TrackerConfig, iou
 from emotion_core.live.webcam import EmotionHistory, LiveConfig, LiveFace, LiveProcessor, LiveResult, StageTimes
 from emotion_core.vision.decode import read_image
 from emotion_core.vision.detect import FaceDetector
@@ -117,7 +117,7 @@ def test_queue_keeps_the_newest_records_under_a_burst() -> None:
 def test_smoothing_keeps_the_label_from_flickering() -> None:
     # Raw outputs alternate happy/sad every frame; on average sad leads, so a steady label is sad.
     a, b = {"happy": 0.6, "sad": 0.4}, {"happy": 0.2, "sad": 0.8}
-    processor = LiveProcessor(scripted_predictor(a, b), LiveConfig(smoothing=0.25))
+    processor = LiveProcessor(scripted_predictor(a, b), LiveConfig(tracker=TrackerConfig(smoothing=0.25)))
     frame = webcam_frame()
     labels = []
     for _ in range(30):

@@ -36,14 +36,17 @@ class HasBox(Protocol):
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    # A box continues a track when they overlap at least this much (IoU with the track's last box).
+    # A box continues a track (its person id and average) when they overlap at least this much (IoU with the
+    # track's last box).
     match_iou: float = 0.3
     # Failing that, when its centre lies within this many track-box sides of the track's centre (fast moves,
     # a face back after a miss). 0 turns the fallback off.
     max_centroid_shift: float = 0.6
-    # Frames a track may go undetected before it is forgotten; a face back within them gets its id back.
+    # Frames a track may go undetected before it is forgotten; a face back within them gets its id back, so one
+    # detector miss neither restarts the smoothing nor makes the same person 'Person 3'.
     max_missed: int = 15
-    # Weight of the newest scores in each track's moving average: 1 is no smoothing.
+    # Weight of the newest scores in each track's moving average: 1 is no smoothing; lower is steadier but slower
+    # to follow a change (0.25 at 30 frames/s settles in about a quarter second).
     smoothing: float = 0.25
 
 

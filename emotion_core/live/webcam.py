@@ -12,14 +12,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
 
 from emotion_core.classify.predictor import Predictor
 from emotion_core.live.tracking import Tracker, TrackerConfig, person_label
-from emotion_core.live.tracking import iou as iou  # re-exported: callers imported it from here
 from emotion_core.records import Box, Detection, Face
 from emotion_core.vision.draw import draw_faces
 
@@ -32,15 +31,8 @@ class LiveConfig:
     # Width the frame is shrunk to for detection: a face in front of a webcam spans a fifth of the
     # frame or more, and 320 px halves the detector's time on a 640x480 frame.
     detect_width: int = 320
-    # Weight of the newest frame in the moving average of each face's probabilities: lower is
-    # steadier but slower to follow a change (0.25 at 30 frames/s settles in about a quarter second).
-    smoothing: float = 0.25
-    # A new box continues an old face's track (its person id and average) when they overlap at least
-    # this much (IoU); failing that, when its centre is near (see TrackerConfig.max_centroid_shift).
-    match_iou: float = 0.3
-    # Frames a face may go undetected before its track is forgotten, so one detector miss neither
-    # restarts the smoothing nor makes the same person 'Person 3'.
-    keep_missing: int = 15
+    # Following each face across frames: its person id and the moving average of its probabilities.
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
     # Result records waiting for the page; the oldest is dropped when full (~2 s at 30 frames/s).
     queue_size: int = 64
     # Frames over which frames/s is averaged.
@@ -49,10 +41,6 @@ class LiveConfig:
     # webcam averages each face with its mirror image only, at a third of the classification time;
     # the moving average over frames already pools many slightly different looks at the face.
     zoom_views: bool = False
-
-    @property
-    def tracker(self) -> TrackerConfig:
-        return TrackerConfig(match_iou=self.match_iou, max_missed=self.keep_missing, smoothing=self.smoothing)
 
 
 class LiveFace(NamedTuple):
