@@ -18,7 +18,6 @@ from dashboard.common import (
 )
 from emotion_core.data.datasets import FaceChoice
 from emotion_core.data.summary import (
-    SAMPLE_DATA,
     data_version,
     distribution,
     imbalance_ratios,
@@ -29,6 +28,7 @@ from emotion_core.data.summary import (
     store_upload,
 )
 from emotion_core.errors import EmotionCoreError
+from emotion_core.paths import SAMPLE_DATA
 
 GRID_SIZE = 24
 PHOTO_GRID_SIZE = 8  # photo + crop pairs are wide, and each costs a detection (cached afterwards)

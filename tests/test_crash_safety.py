@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import REPO, make_dataset_files, write_zip
 from train import launcher
-from train.fit import trim_log
+from train.run_state import trim_log
 
 pytestmark = pytest.mark.slow  # subprocesses
 

@@ -153,7 +153,7 @@ def test_fit_on_photos_detects_and_records_it(photo_zip, tmp_path, monkeypatch, 
     from train.config import TrainConfig
     from train.fit import fit
 
-    caplog.set_level(logging.INFO, logger="train.fit")  # fit's progress lines (the CLI prints them)
+    caplog.set_level(logging.INFO, logger="train")  # fit's progress lines (the CLI prints them)
     monkeypatch.setenv("EMOTION_FACE_CACHE", str(tmp_path / "cache"))
     config = TrainConfig(
         data=str(photo_zip), architecture="tiny", epochs=1, batch_size=4, val_fraction=0,

@@ -9,8 +9,9 @@ import pytest
 from emotion_core.classify.network import load_run
 from emotion_core.classify.predictor import Predictor
 from tests.conftest import REPO, fake_face
+from train.augment import mixup, random_erase
 from train.config import TrainConfig
-from train.fit import learning_rate_at, mixup, random_erase
+from train.fit import learning_rate_at
 
 
 def test_fit_writes_a_loadable_self_describing_run(tiny_run):
