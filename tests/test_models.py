@@ -102,3 +102,14 @@ def test_cli_lists_renames_and_deletes_only_with_yes(runs):
     assert cli("delete", "first", "--yes").returncode == 0 and not (runs / "first").exists()
     refused = cli("delete", "default", "--yes")
     assert refused.returncode == 2 and "shipped with the app" in refused.stderr
+
+
+def test_loading_a_model_resolves_its_name_once(runs, monkeypatch):
+    import emotion_core
+    from emotion_core.classify import registry
+
+    scans = []
+    real = registry.list_models
+    monkeypatch.setattr(registry, "list_models", lambda: scans.append(1) or real())
+    predictor = emotion_core.load("alpha")
+    assert predictor.card.name and len(scans) == 1

@@ -12,7 +12,7 @@ from keras import layers
 
 from emotion_core.classify.architectures import builder
 from emotion_core.classify.card import ModelCard
-from emotion_core.classify.registry import read_card
+from emotion_core.classify.registry import folder_card
 from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE
 from emotion_core.errors import ModelLoadError, ModelNotFoundError, first_line
 from emotion_core.files import replace_atomically, write_json_atomic
@@ -65,7 +65,7 @@ def load_run(run_dir: str | Path) -> tuple[keras.Model, ModelCard]:
     model_path, meta_path = run_dir / MODEL_FILE, run_dir / METADATA_FILE
     if not model_path.is_file() or not meta_path.is_file():
         raise ModelNotFoundError(f"{run_dir} is not a model folder (needs {MODEL_FILE} and {METADATA_FILE})")
-    card = read_card(run_dir)
+    card = folder_card(run_dir)
     try:
         model = keras.models.load_model(model_path, compile=False)
     except Exception as error:  # Keras raises ValueError, OSError, BadZipFile, KeyError... for a broken file

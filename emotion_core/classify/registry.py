@@ -43,7 +43,12 @@ def resolve_model(name_or_path: str | Path | None = None) -> Path:
 
 def read_metadata(name_or_path: str | Path | None = None) -> dict[str, Any]:
     """A model's metadata.json without loading the network: cheap enough for listings and the Home page."""
-    path = resolve_model(name_or_path) / METADATA_FILE
+    return folder_metadata(resolve_model(name_or_path))
+
+
+def folder_metadata(folder: Path) -> dict[str, Any]:
+    """``read_metadata`` for a folder already resolved (a load resolves the name once)."""
+    path = folder / METADATA_FILE
     if not path.is_file():
         raise ModelNotFoundError(f"{path.parent} is not a model folder: it has no {METADATA_FILE}")
     try:
@@ -57,8 +62,12 @@ def read_metadata(name_or_path: str | Path | None = None) -> dict[str, Any]:
 
 def read_card(name_or_path: str | Path | None = None) -> ModelCard:
     """A model's validated card, without loading the network."""
-    folder = resolve_model(name_or_path)
-    return ModelCard.from_metadata(read_metadata(folder), source=str(folder / METADATA_FILE))
+    return folder_card(resolve_model(name_or_path))
+
+
+def folder_card(folder: Path) -> ModelCard:
+    """``read_card`` for a folder already resolved (a load resolves the name once)."""
+    return ModelCard.from_metadata(folder_metadata(folder), source=str(folder / METADATA_FILE))
 
 
 def model_version(name_or_path: str | Path | None = None) -> float:

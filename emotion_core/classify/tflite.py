@@ -19,7 +19,7 @@ import numpy as np
 
 from emotion_core.classify.card import ModelCard
 from emotion_core.classify.network import load_run
-from emotion_core.classify.registry import DEFAULT_NAME, read_card, read_metadata, resolve_model
+from emotion_core.classify.registry import DEFAULT_NAME, folder_card, read_metadata, resolve_model
 from emotion_core.classify.run_folder import METADATA_FILE
 from emotion_core.errors import ModelLoadError, ModelNotFoundError, first_line
 from emotion_core.files import replace_atomically, write_json_atomic
@@ -148,7 +148,7 @@ def tflite_path(name_or_path: str | Path | None) -> Path:
 def load_tflite(name_or_path: str | Path | None) -> tuple[TFLiteModel, ModelCard]:
     """A TFLite model and the card of the run folder it was exported into."""
     path = tflite_path(name_or_path)
-    card = read_card(path.parent)
+    card = folder_card(path.parent)
     try:
         return TFLiteModel(path), card
     except (ValueError, RuntimeError, OSError) as error:  # the interpreter's words for a truncated or foreign file
