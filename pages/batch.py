@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard.common import data_picker, enter_through_app, model_picker
 from emotion_core.jobs import batch_jobs as jobs
+from emotion_core.jobs.background import JobStatus
 
 REFRESH_S = 2.0
 PREVIEW_ROWS = 1000
@@ -62,7 +63,7 @@ def show_job(job_dir: str) -> None:
     st.session_state.batch_alive = job.alive
 
 
-def show_results(job: jobs.JobStatus) -> None:
+def show_results(job: JobStatus) -> None:
     rows = jobs.results(job)
     st.success(f"{job.name}: {job.done:,} images/frames, {job.faces:,} faces, {job.errors:,} errors.")
     counts = jobs.class_counts(rows)
@@ -79,7 +80,7 @@ def show_results(job: jobs.JobStatus) -> None:
     left, right = st.columns(2)
     left.download_button("Download CSV", csv_bytes(rows), f"{job.name}.csv", "text/csv")
     right.download_button(
-        "Download parquet", job.results.read_bytes(), f"{job.name}.parquet", "application/octet-stream"
+        "Download parquet", jobs.results_path(job).read_bytes(), f"{job.name}.parquet", "application/octet-stream"
     )
 
 
@@ -108,4 +109,4 @@ name = st.selectbox(
 )
 st.session_state.batch_job = name
 selected = next(job for job in listed if job.name == name)
-st.fragment(show_job, run_every=REFRESH_S if selected.alive else None)(str(selected.job_dir))
+st.fragment(show_job, run_every=REFRESH_S if selected.alive else None)(str(selected.folder))

@@ -10,6 +10,7 @@ from dashboard.common import data_picker, enter_through_app, faces_picker, model
 from emotion_core.classify.architectures import ARCHITECTURES
 from emotion_core.classify.registry import list_models
 from emotion_core.errors import LaunchError
+from emotion_core.jobs.background import JobStatus
 from train import launcher
 from train.config import TrainConfig
 
@@ -127,29 +128,29 @@ def show_launch_error(any_alive: bool) -> None:
         st.error(notice.message)
 
 
-def show_run(run: launcher.RunStatus) -> None:
+def show_run(run: JobStatus) -> None:
     """Progress, curves and controls of one run."""
     if run.alive:
         st.progress(
-            run.epoch / max(run.epochs, 1),
-            text=f"{run.status}: epoch {run.epoch}/{run.epochs} · {format_eta(run.eta_s)}",
+            run.done / max(run.total, 1),
+            text=f"{run.status}: epoch {run.done}/{run.total} · {format_eta(run.eta_s)}",
         )
         with st.popover("Cancel run"):  # a second click, so a stray one does not end hours of training
             st.write("Stop training now? Resume later continues from the last finished epoch.")
             if st.button("Stop training", key="cancel", type="primary"):
-                launcher.cancel(run.run_dir)
+                launcher.cancel(run.folder)
                 st.rerun()
     else:
         show_outcome(run)
-    log = launcher.read_log(run.run_dir)
+    log = launcher.read_log(run.folder)
     if len(log):
         loss, accuracy = st.columns(2)
         loss.altair_chart(curve_chart(log, "loss"), key="curve-loss")
         accuracy.altair_chart(curve_chart(log, "accuracy"), key="curve-accuracy")
 
 
-def show_outcome(run: launcher.RunStatus) -> None:
-    text = f"{run.name}: {run.status} after epoch {run.epoch}/{run.epochs}"
+def show_outcome(run: JobStatus) -> None:
+    text = f"{run.name}: {run.status} after epoch {run.done}/{run.total}"
     if run.status == "finished":
         st.success(f"{text}. It is now in the sidebar's model picker; score it on the Evaluate page.")
         return
@@ -159,12 +160,12 @@ def show_outcome(run: launcher.RunStatus) -> None:
         st.warning(f"{text}: the process ended before the run did.")
     else:
         st.info(text)
-    tail = launcher.output_tail(run.run_dir)
+    tail = launcher.output_tail(run.folder)
     if tail:
         st.code(tail, language=None)
-    if run.resumable and st.button("Resume run", key="resume", help="continue from the last finished epoch"):
+    if launcher.resumable(run) and st.button("Resume run", key="resume", help="continue from the last finished epoch"):
         try:
-            launcher.resume(run.run_dir)
+            launcher.resume(run.folder)
         except LaunchError as error:
             st.error(str(error))
             return

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.jobs import batch_jobs as jobs
+from emotion_core.jobs.background import JobStatus
 from emotion_core.vision.decode import read_image
 from tests.conftest import jpeg_bytes, shared_photo
 
@@ -33,7 +34,7 @@ def setting(tmp_path, monkeypatch, random_tiny_run):
     return folder
 
 
-def wait_for(job_dir: Path, timeout: float = 120) -> jobs.JobStatus:
+def wait_for(job_dir: Path, timeout: float = 120) -> JobStatus:
     deadline = time.monotonic() + timeout
     while (status := jobs.job_status(job_dir)).alive and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -50,7 +51,7 @@ def test_the_page_starts_a_job_then_shows_its_rows_chart_and_downloads(setting):
     assert not app.exception and not app.error, [e.value for e in app.error]
     assert app.success[0].value.startswith("Started job")
     job = jobs.list_jobs()[0]
-    finished = wait_for(job.job_dir)
+    finished = wait_for(job.folder)
     assert finished.status == "finished", jobs.log_tail(finished)
     app.run()
     assert not app.exception and not app.error

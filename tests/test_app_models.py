@@ -7,6 +7,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.classify.registry import list_models
+from emotion_core.jobs.background import JobStatus
 from train import launcher
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -72,7 +73,7 @@ def test_train_page_starts_from_a_chosen_model(runs, tiny_zip, monkeypatch):
 
     def fake_launch(config):
         launched.append(config)
-        return launcher.RunStatus(runs / "new", "starting", 0, config.epochs, 1)
+        return JobStatus(runs / "new", "starting", 0, config.epochs, 1)
 
     monkeypatch.setattr(launcher, "launch", fake_launch)
     at = AppTest.from_file(APP, default_timeout=60)

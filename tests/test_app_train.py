@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from emotion_core.classify.registry import list_models
 from emotion_core.errors import LaunchError
+from emotion_core.jobs.background import JobStatus
 from train import launcher
 from train.config import TrainConfig
 
@@ -37,7 +38,7 @@ def fake_trainer(runs):
         process.wait()
 
 
-def wait_for(run_dir: Path, timeout: float = 180) -> launcher.RunStatus:
+def wait_for(run_dir: Path, timeout: float = 180) -> JobStatus:
     deadline = time.monotonic() + timeout
     while (status := launcher.run_status(run_dir)).alive and time.monotonic() < deadline:
         time.sleep(1)
@@ -47,15 +48,15 @@ def wait_for(run_dir: Path, timeout: float = 180) -> launcher.RunStatus:
 def test_launch_runs_in_background_refuses_a_second_and_lands_in_the_registry(runs, tiny_zip):
     config = TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1, batch_size=8)
     started = launcher.launch(config)
-    assert started.alive and started.run_dir.parent == runs
+    assert started.alive and started.folder.parent == runs
     with pytest.raises(LaunchError, match="cancel it or wait"):
         launcher.launch(config)
 
-    finished = wait_for(started.run_dir)
-    assert finished.status == "finished", launcher.output_tail(started.run_dir)
-    assert (finished.epoch, finished.epochs) == (1, 1)
-    assert list(launcher.read_log(started.run_dir)["epoch"]) == [1]
-    assert list_models()[started.name] == started.run_dir
+    finished = wait_for(started.folder)
+    assert finished.status == "finished", launcher.output_tail(started.folder)
+    assert (finished.done, finished.total) == (1, 1)
+    assert list(launcher.read_log(started.folder)["epoch"]) == [1]
+    assert list_models()[started.name] == started.folder
     assert launcher.active_run() is None
 
 
@@ -77,7 +78,7 @@ def test_a_run_whose_process_died_reads_interrupted_and_cancel_stops_a_live_one(
     stopped = launcher.cancel(run)
     assert process.wait(timeout=10) is not None
     assert stopped.status == "interrupted" and not stopped.alive
-    assert stopped.resumable is False, "no config.json: it never reached training"
+    assert launcher.resumable(stopped) is False, "no config.json: it never reached training"
     assert launcher.active_run() is None
 
 
@@ -132,7 +133,7 @@ def test_resume_continues_an_interrupted_run_to_the_end(runs, tiny_run):
 
     launcher.resume(run)
     finished = wait_for(run)
-    assert (finished.status, finished.epoch, finished.epochs) == ("finished", 2, 2), launcher.output_tail(run)
+    assert (finished.status, finished.done, finished.total) == ("finished", 2, 2), launcher.output_tail(run)
     assert list(launcher.read_log(run)["epoch"]) == [1, 2]
     assert "interrupted" in list_models()
     with pytest.raises(LaunchError, match="cannot be resumed"):

@@ -124,12 +124,12 @@ def test_two_launches_at_the_same_moment_start_one_run(tmp_path, monkeypatch, ti
     started: list[subprocess.Popen] = []
     real_popen = subprocess.Popen
 
-    def fake_trainer(argv, **kwargs):  # a sleeping process named like a trainer: no TensorFlow, no CPU
+    def fake_trainer(argv, log):  # a sleeping process named like a trainer: no TensorFlow, no CPU
         process = real_popen([sys.executable, "-c", "import time; time.sleep(60)", "train"], start_new_session=True)
         started.append(process)
         return process
 
-    monkeypatch.setattr(launcher.subprocess, "Popen", fake_trainer)
+    monkeypatch.setattr(launcher, "start_process", fake_trainer)
     config = TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1)
     outcomes: list[object] = []
     gate = threading.Barrier(2)
@@ -148,7 +148,7 @@ def test_two_launches_at_the_same_moment_start_one_run(tmp_path, monkeypatch, ti
         for thread in threads:
             thread.join(timeout=60)
         assert len(started) == 1
-        assert sorted(type(o).__name__ for o in outcomes) == ["LaunchError", "RunStatus"]
+        assert sorted(type(o).__name__ for o in outcomes) == ["JobStatus", "LaunchError"]
     finally:
         for process in started:
             process.kill()

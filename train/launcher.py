@@ -9,12 +9,8 @@ One run at a time: the machine's cores are all a run can use.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -29,34 +25,15 @@ from emotion_core.data.access import check_data_path
 from emotion_core.data.datasets import open_dataset
 from emotion_core.errors import EmotionCoreError, LaunchError
 from emotion_core.files import write_json_atomic
+from emotion_core.jobs.background import JobStatus, start_process, stop_process
 from emotion_core.jobs.processes import exclusive_lock, process_alive
 from emotion_core.paths import runs_dir
 from train.config import TrainConfig, config_to_argv
 
-REPO = Path(__file__).resolve().parent.parent  # cwd of the child, so ``-m train`` imports this checkout
 
-
-@dataclass(frozen=True)
-class RunStatus:
-    run_dir: Path
-    status: str  # starting | running | finished | interrupted | failed | cancelled
-    epoch: int  # epochs finished
-    epochs: int
-    pid: int | None
-    eta_s: float | None = None  # seconds left, from the pace since launch
-
-    @property
-    def name(self) -> str:
-        return self.run_dir.name
-
-    @property
-    def alive(self) -> bool:
-        return self.status in ("starting", "running")
-
-    @property
-    def resumable(self) -> bool:
-        """Stopped after train.fit began (config.json written): its checkpoint, if any, carries on."""
-        return self.status in ("interrupted", "failed") and (self.run_dir / CONFIG).is_file()
+def resumable(run: JobStatus) -> bool:
+    """Stopped after train.fit began (config.json written): its checkpoint, if any, carries on."""
+    return run.status in ("interrupted", "failed") and (run.folder / CONFIG).is_file()
 
 
 def check_config(config: TrainConfig) -> None:
@@ -72,7 +49,7 @@ def check_config(config: TrainConfig) -> None:
         raise LaunchError(f"{config.data} has no '{config.train_split}' split to train on; it has {', '.join(splits)}")
 
 
-def launch(config: TrainConfig) -> RunStatus:
+def launch(config: TrainConfig) -> JobStatus:
     """Check ``config`` and start a new run in the background; LaunchError if invalid or a run is going."""
     check_config(config)
     run_dir = new_run_dir(runs_dir(), config.architecture)
@@ -80,39 +57,30 @@ def launch(config: TrainConfig) -> RunStatus:
     return _start(run_dir, ["fit", *config_to_argv(config)], start_epoch=0, epochs=config.epochs)
 
 
-def resume(run_dir: str | Path) -> RunStatus:
+def resume(run_dir: str | Path) -> JobStatus:
     """Continue an interrupted run from its last checkpoint, in the background."""
     current = run_status(run_dir)
-    if not current.resumable:
+    if not resumable(current):
         raise LaunchError(
             f"{current.name} is {current.status} and cannot be resumed; only an interrupted run that "
             f"reached training (it has {CONFIG}) can"
         )
-    return _start(current.run_dir, ["fit", "--resume", str(current.run_dir)], current.epoch, current.epochs)
+    return _start(current.folder, ["fit", "--resume", str(current.folder)], current.done, current.total)
 
 
-def cancel(run_dir: str | Path, wait_s: float = 10.0) -> RunStatus:
+def cancel(run_dir: str | Path, wait_s: float = 10.0) -> JobStatus:
     """Terminate the run's process group (the trainer and any workers); the checkpoint allows a resume."""
     current = run_status(run_dir)
     if current.alive and current.pid:
-        try:
-            if _leads_group(current.pid):
-                os.killpg(current.pid, signal.SIGTERM)
-            else:  # started from a shell, sharing its group: end the trainer alone
-                os.kill(current.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        deadline = time.monotonic() + wait_s
-        while _trainer_alive(current.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if not _trainer_alive(current.pid) and not (current.run_dir / STATE).is_file():
-            _write_state(
-                current.run_dir, {"status": "cancelled", "epoch": 0, "epochs": current.epochs, "pid": current.pid}
-            )
+        ended = stop_process(current.pid, b"train", wait_s)
+        if ended and not (current.folder / STATE).is_file():
+            # Cancelled before train.fit wrote its own state: say so, or it would read as 'failed'.
+            cancelled = {"status": "cancelled", "epoch": 0, "epochs": current.total, "pid": current.pid}
+            write_json_atomic(current.folder / STATE, cancelled)
     return run_status(run_dir)
 
 
-def active_run() -> RunStatus | None:
+def active_run() -> JobStatus | None:
     """The run now going, if any: the last launch, or one started from the command line."""
     pointer = _read_json(runs_dir() / ACTIVE)
     if pointer and _trainer_alive(pointer.get("pid")):
@@ -120,7 +88,7 @@ def active_run() -> RunStatus | None:
     return next((run for run in list_runs() if run.alive), None)
 
 
-def list_runs() -> list[RunStatus]:
+def list_runs() -> list[JobStatus]:
     """Every run folder (any with a state or a launch log), newest first."""
     root = runs_dir()
     if not root.is_dir():
@@ -129,7 +97,7 @@ def list_runs() -> list[RunStatus]:
     return [run_status(p) for p in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)]
 
 
-def run_status(run_dir: str | Path) -> RunStatus:
+def run_status(run_dir: str | Path) -> JobStatus:
     """What a run is doing, from its state.json and whether its process still lives.
 
     A dead process whose state still says 'running' was killed without the chance to say so: that
@@ -142,13 +110,13 @@ def run_status(run_dir: str | Path) -> RunStatus:
     if launched and _trainer_alive(launched.get("pid")):
         pid = launched["pid"]
         status = "running" if state.get("status") == "running" and state.get("pid") == pid else "starting"
-        return RunStatus(run_dir, status, epoch, epochs, pid, _eta(launched, epoch, epochs))
+        return JobStatus(run_dir, status, epoch, epochs, pid, _eta(launched, epoch, epochs))
     pid, status = state.get("pid"), state.get("status", "failed")
     if status != "running":
-        return RunStatus(run_dir, status, epoch, epochs, pid)
+        return JobStatus(run_dir, status, epoch, epochs, pid)
     if not _trainer_alive(pid):
-        return RunStatus(run_dir, "interrupted", epoch, epochs, pid)
-    return RunStatus(run_dir, "running", epoch, epochs, pid, _eta(_cli_start(run_dir), epoch, epochs))
+        return JobStatus(run_dir, "interrupted", epoch, epochs, pid)
+    return JobStatus(run_dir, "running", epoch, epochs, pid, _eta(_cli_start(run_dir), epoch, epochs))
 
 
 def read_log(run_dir: str | Path) -> pd.DataFrame:
@@ -178,7 +146,7 @@ def output_tail(run_dir: str | Path, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _start(run_dir: Path, argv: list[str], start_epoch: int, epochs: int) -> RunStatus:
+def _start(run_dir: Path, argv: list[str], start_epoch: int, epochs: int) -> JobStatus:
     with exclusive_lock(runs_dir() / ".launch.lock"):
         going = active_run()
         if going:
@@ -186,16 +154,7 @@ def _start(run_dir: Path, argv: list[str], start_epoch: int, epochs: int) -> Run
                 f"run '{going.name}' is {going.status} (pid {going.pid}); cancel it or wait for it to finish"
             )
         run_dir.mkdir(parents=True, exist_ok=True)
-        with open(run_dir / OUTPUT, "ab") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "train", *argv],
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: survives the app, and cancel reaches its workers
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+        process = start_process(["-m", "train", *argv], run_dir / OUTPUT)
         record = {
             "run": str(run_dir),
             "pid": process.pid,
@@ -230,18 +189,6 @@ def _eta(launched: dict, epoch: int, epochs: int) -> float | None:
 
 def _trainer_alive(pid: object) -> bool:
     return process_alive(pid, b"train")
-
-
-def _leads_group(pid: int) -> bool:
-    try:
-        return os.getpgid(pid) == pid
-    except ProcessLookupError:
-        return False
-
-
-def _write_state(run_dir: Path, state: dict) -> None:
-    """Only for a run cancelled before train.fit wrote its own state, so it does not read as 'failed'."""
-    write_json_atomic(run_dir / STATE, state)
 
 
 def _read_json(path: Path) -> dict | None:

@@ -9,50 +9,24 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from emotion_core.data.access import check_data_path
 from emotion_core.errors import EmotionCoreError, JobError
+from emotion_core.jobs.background import REPO, JobStatus, start_process
 from emotion_core.jobs.processes import exclusive_lock, process_alive
 
-REPO = Path(__file__).resolve().parents[2]
 JOB, PROGRESS, LOG, RESULTS = "job.json", "progress.json", "batch.log", "results.parquet"
 UPLOAD = "input.zip"  # an uploaded zip is stored under this fixed name, never under the name it came with
 
 
-@dataclass(frozen=True)
-class JobStatus:
-    job_dir: Path
-    status: str  # starting | running | finished | failed | interrupted
-    done: int = 0
-    total: int = 0
-    faces: int = 0
-    errors: int = 0
-    rate: float = 0.0
-    eta_s: float | None = None
-    pid: int | None = None
-
-    @property
-    def name(self) -> str:
-        return self.job_dir.name
-
-    @property
-    def alive(self) -> bool:
-        return self.status in ("starting", "running")
-
-    @property
-    def fraction(self) -> float:
-        return min(1.0, self.done / self.total) if self.total else 0.0
-
-    @property
-    def results(self) -> Path:
-        return self.job_dir / RESULTS
+def results_path(job: JobStatus) -> Path:
+    """Where a finished job's rows are (one parquet file)."""
+    return job.folder / RESULTS
 
 
 def jobs_dir() -> Path:
@@ -93,16 +67,7 @@ def _start(prepare_input: object, model: str | None, every: int) -> JobStatus:
         command = [sys.executable, "-m", "emotion_core", "batch", source, "--out", str(job_dir / RESULTS)]
         command += ["--every", str(every), "--progress-file", str(job_dir / PROGRESS)]
         command += ["--model", model] if model and model != "default" else []
-        with open(job_dir / LOG, "ab") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # survives reruns and the app; its own group
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+        process = start_process(command[1:], job_dir / LOG)
         record = {"pid": process.pid, "input": source, "model": model, "every": every, "started": time.time()}
         (job_dir / JOB).write_text(json.dumps(record))
     return job_status(job_dir)
@@ -137,7 +102,7 @@ def active_job() -> JobStatus | None:
 
 
 def results(job: JobStatus) -> pd.DataFrame:
-    return pd.read_parquet(job.results)
+    return pd.read_parquet(results_path(job))
 
 
 def class_counts(rows: pd.DataFrame) -> pd.DataFrame:
@@ -150,7 +115,7 @@ def class_counts(rows: pd.DataFrame) -> pd.DataFrame:
 def log_tail(job: JobStatus, lines: int = 15) -> str:
     """The end of the job's console (progress-bar redraws split into lines): where a failed job says why."""
     try:
-        text = (job.job_dir / LOG).read_text(errors="replace").replace("\r", "\n")
+        text = (job.folder / LOG).read_text(errors="replace").replace("\r", "\n")
     except OSError:
         return ""
     return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
