@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
@@ -17,9 +18,13 @@ from emotion_core.data.photo_crops import FACE_MODES, CropCache, PhotoCropper
 from emotion_core.errors import EmotionCoreError, ModelLoadError
 from emotion_core.files import file_version
 from emotion_core.paths import default_data_path
+from emotion_core.storage import OwnerStore
 
 MODEL_KEY = "model_name"
 DATA_KEY = "data_path"
+OWNER_KEY = "owner"  # a random id per browser session: what it uploads is stored under it, for it alone
+UPLOAD_KEY = "uploaded_path"  # where this session's uploaded dataset zip lies (never shown)
+UPLOAD_LABEL = "(your uploaded zip)"  # what the dataset box shows instead of that path
 FACES_KEY = "faces_mode"
 FACES_HELP = (
     "crops: the images are face crops (FER2013, CK+), used whole. detect: photos, each cropped to its largest "
@@ -84,12 +89,40 @@ def model_picker() -> str:
     return choice
 
 
+def session_uploads() -> OwnerStore:
+    """This browser session's uploads: stored under its own random id, reachable from this session only."""
+    return OwnerStore(st.session_state.setdefault(OWNER_KEY, secrets.token_urlsafe(24)))
+
+
+def remember_upload(path: str) -> None:
+    """Make an uploaded dataset this session's current one, shown as UPLOAD_LABEL (never its server path)."""
+    st.session_state[UPLOAD_KEY] = st.session_state[DATA_KEY] = path
+
+
 def data_picker(label: str = "Dataset path") -> str:
     """Text box for a dataset (folder, zip or fer2013.csv); the path typed on one page carries to the others."""
     current = st.session_state.get(DATA_KEY) or str(default_data_path())
-    path = st.text_input(label, current, help="A folder or .zip laid out as <split>/<class>/<image>, or a fer2013.csv")
-    st.session_state[DATA_KEY] = path.strip()
-    return path.strip()
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    shown = UPLOAD_LABEL if uploaded and current == uploaded else current
+    typed = st.text_input(label, shown, help="A folder or .zip laid out as <split>/<class>/<image>, or a fer2013.csv")
+    path = uploaded if uploaded and typed.strip() == UPLOAD_LABEL else typed.strip()
+    st.session_state[DATA_KEY] = path
+    return path
+
+
+def public_text(text: str) -> str:
+    """``text`` (an error message, a caption) with this session's upload path replaced by UPLOAD_LABEL."""
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    return text.replace(uploaded, UPLOAD_LABEL) if uploaded else text
+
+
+def open_dataset_checked(path: str) -> Dataset:
+    """The cached listing of ``path`` once it is allowed for this visitor (checked on every call: the cache is
+    shared by all sessions, so a check inside it would pass a second visitor who types the same path)."""
+    check_data_path(path, own=session_uploads())
+    if path == st.session_state.get(UPLOAD_KEY):
+        session_uploads().touch()
+    return get_dataset(path, file_version(path))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Listing dataset…")
@@ -99,8 +132,7 @@ def get_dataset(path: str, version: float) -> Dataset:
     cache_resource, not cache_data: a fer2013.csv listing holds ~300 MB of pixel strings that must not be
     pickled on every rerun. ``version`` is only part of the key: a replaced file gets a fresh listing.
     """
-    check_data_path(path)  # a typed path must lie within the allowed roots ($EMOTION_DATA_ROOTS)
-    return open_dataset(path)
+    return open_dataset(path)  # callers check the path first (open_dataset_checked)
 
 
 def faces_picker() -> str:
@@ -120,7 +152,7 @@ def get_cropper() -> PhotoCropper:
 def dataset_or_stop(path: str) -> Dataset:
     """The cached listing of ``path``; a bad or refused path ends the page run with its one-line error."""
     try:
-        return get_dataset(path, file_version(path))
+        return open_dataset_checked(path)
     except EmotionCoreError as error:
-        st.error(str(error))
+        st.error(public_text(str(error)))
         st.stop()

@@ -75,3 +75,11 @@ class RayMissingError(EmotionCoreError):
 
 class EmptySplitError(EmotionCoreError, ValueError):
     """A split with no image that could be read (and, for photos, no face found)."""
+
+
+class UnsafeFolderError(EmotionCoreError):
+    """A folder the app would store personal data in is a symlink, another user's, or open to other users."""
+
+
+class UploadLimitError(EmotionCoreError):
+    """An upload past a cap (its size, the visitor's stored total, files or pixels); the message names the cap."""

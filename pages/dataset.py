@@ -8,13 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.common import (
-    DATA_KEY,
     data_picker,
     enter_through_app,
     faces_picker,
     get_cropper,
     get_dataset,
     model_picker,
+    open_dataset_checked,
+    public_text,
+    remember_upload,
+    session_uploads,
 )
 from emotion_core.data.datasets import FaceChoice
 from emotion_core.data.summary import (
@@ -25,7 +28,6 @@ from emotion_core.data.summary import (
     sample_photos,
     scan_split,
     side_by_side,
-    store_upload,
 )
 from emotion_core.errors import EmotionCoreError
 from emotion_core.paths import SAMPLE_DATA
@@ -65,8 +67,12 @@ def choose_source() -> str:
     if upload is None:
         st.info("Upload a zip, or switch to Path for larger datasets (uploads are limited in size).")
         st.stop()
-    path = str(store_upload(upload.getvalue(), ".zip"))
-    st.session_state[DATA_KEY] = path
+    try:
+        path = str(session_uploads().put(upload.getvalue(), ".zip"))
+    except EmotionCoreError as error:
+        st.error(str(error))
+        st.stop()
+    remember_upload(path)
     return path
 
 
@@ -116,15 +122,15 @@ path = choose_source()
 requested = faces_picker()
 version = data_version(path)
 try:
-    dataset = get_dataset(path, version)
+    dataset = open_dataset_checked(path)
     counts = class_counts(path, version)
     faces_mode = face_choice(path, version, requested)
 except EmotionCoreError as error:
-    st.error(str(error))
+    st.error(public_text(str(error)))
     st.stop()
 detecting = faces_mode.mode == "detect"
 
-st.caption(f"{dataset.kind} at `{dataset.source}` · faces: {faces_mode}")
+st.caption(public_text(f"{dataset.kind} at `{dataset.source}` · faces: {faces_mode}"))
 total, classes, splits = st.columns(3)
 total.metric("Images", f"{int(counts.to_numpy().sum()):,}")
 classes.metric("Classes", len(dataset.classes))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import emotion_core.data.summary as explore
 from emotion_core.data.access import allowed_data_roots, check_data_path
 from emotion_core.errors import DataPathNotAllowedError, LaunchError
 from emotion_core.paths import SAMPLE_DATA
+from emotion_core.storage import OwnerStore
 from tests.conftest import REPO, make_dataset_files, write_zip
 
 APP = str(REPO / "app.py")
@@ -19,24 +19,33 @@ def default_roots(monkeypatch, tmp_path):
     monkeypatch.delenv("EMOTION_DATA_ROOTS", raising=False)
     monkeypatch.delenv("EMOTION_DATA", raising=False)
     monkeypatch.setenv("EMOTION_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setattr(explore, "UPLOAD_DIR", tmp_path / "uploads")
 
 
-def test_defaults_allow_the_sample_shared_data_runs_and_uploads(default_roots, tmp_path):
+def test_defaults_allow_the_sample_shared_data_and_runs(default_roots, tmp_path):
     assert check_data_path(SAMPLE_DATA) == SAMPLE_DATA.resolve()
     check_data_path(REPO.parent / "shared" / "data" / "fer2013" / "fer2013.zip")
     check_data_path(tmp_path / "runs" / "some-run")
-    check_data_path(tmp_path / "uploads" / "0123abcd.zip")
     for outside in ["/etc/passwd", "/", str(tmp_path / "elsewhere.zip"), f"{SAMPLE_DATA}/../../../../etc"]:
         with pytest.raises(DataPathNotAllowedError, match="outside the folders this app may read"):
             check_data_path(outside)
 
 
 def test_a_symlink_inside_a_root_cannot_lead_outside(default_roots, tmp_path):
-    (tmp_path / "uploads").mkdir()
-    (tmp_path / "uploads" / "link").symlink_to("/etc", target_is_directory=True)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "link").symlink_to("/etc", target_is_directory=True)
     with pytest.raises(DataPathNotAllowedError):
-        check_data_path(tmp_path / "uploads" / "link" / "passwd")
+        check_data_path(tmp_path / "runs" / "link" / "passwd")
+
+
+def test_an_upload_is_reachable_by_its_owner_only(default_roots, tmp_path):
+    alice, bob = OwnerStore("alice", root=tmp_path / "private"), OwnerStore("bob", root=tmp_path / "private")
+    stored = alice.put(b"PK\x05\x06" + b"\0" * 18)
+    assert check_data_path(stored, own=alice) == stored.resolve()
+    for visitor in (bob, None):
+        for typed in (stored, stored.parent, stored.parent.parent):
+            with pytest.raises(DataPathNotAllowedError) as refused:
+                check_data_path(typed, own=visitor)
+            assert str(tmp_path) not in str(refused.value), "the message shows no server path"
 
 
 def test_roots_from_the_environment_replace_the_defaults(monkeypatch, tmp_path):

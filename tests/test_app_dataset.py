@@ -11,8 +11,8 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from emotion_core.data.datasets import open_dataset
-from emotion_core.data.summary import store_upload
 from emotion_core.paths import SAMPLE_DATA
+from emotion_core.storage import OwnerStore
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 COUNTS = {"train": {"angry": 3, "happy": 5, "sad": 2}, "test": {"angry": 1, "happy": 2, "sad": 1}}
@@ -88,13 +88,13 @@ def test_default_is_the_committed_sample(tmp_path, monkeypatch):
     assert table["total"].sum() == sum(1 for _ in SAMPLE_DATA.rglob("*.jpg"))
 
 
-def test_an_uploaded_zip_is_stored_under_a_name_derived_from_its_content(tmp_path, monkeypatch):
-    monkeypatch.setattr("emotion_core.data.summary.UPLOAD_DIR", tmp_path / "uploads")
+def test_an_uploaded_zip_is_stored_under_a_name_derived_from_its_content(tmp_path):
+    store = OwnerStore("visitor-a", root=tmp_path)
     data = make_zip_bytes(make_tree(tmp_path / "tiny"))
-    first, again = store_upload(data, ".zip"), store_upload(data, ".zip")
+    first, again = store.put(data, ".zip"), store.put(data, ".zip")
     assert first == again, "a rerun with the same upload reuses the file"
-    assert first.parent == tmp_path / "uploads" and first.suffix == ".zip" and first.read_bytes() == data
-    assert store_upload(data + b"\0", ".zip") != first
+    assert first.parent == store.folder and first.suffix == ".zip" and first.read_bytes() == data
+    assert store.put(data + b"\0", ".zip") != first
     assert open_dataset(first).counts().loc["happy", "train"] == 6
 
 

@@ -134,7 +134,7 @@ def test_a_dataset_with_broken_and_pixel_bomb_images_trains_and_evaluates_on_the
         files |= {f"{split}/sad/{name}": data for name, data in hostile_images().items()}
     path = write_zip(tmp_path / "hostile.zip", files)
 
-    caplog.set_level(logging.INFO, logger="train.fit")  # fit's progress lines (the CLI prints them)
+    caplog.set_level(logging.INFO, logger="train")  # fit's progress lines (the CLI prints them)
     config = TrainConfig(data=str(path), architecture="tiny", epochs=1, batch_size=4, val_split="test")
     run = fit(config, tmp_path / "run")  # validating on test: fit reads (and reports) both splits
     out = caplog.text
@@ -263,16 +263,14 @@ def test_no_page_makes_a_path_from_an_upload_name():
 
 
 def test_a_hostile_upload_name_is_only_a_label(tmp_path, monkeypatch):
-    import emotion_core.data.summary as explore
     from emotion_core.serve.photos import analyse_photo
+    from emotion_core.storage import OwnerStore
     from tests.test_live import scripted_predictor
 
-    monkeypatch.setattr(explore, "UPLOAD_DIR", tmp_path / "uploads")
     monkeypatch.chdir(tmp_path)
-    stored = explore.store_upload(b"PK\x05\x06" + b"\0" * 18, ".zip")
-    assert (
-        stored.parent == tmp_path / "uploads" and len(stored.stem) == 24 and set(stored.stem) <= set("0123456789abcdef")
-    )
+    store = OwnerStore("visitor", root=tmp_path / "private")
+    stored = store.put(b"PK\x05\x06" + b"\0" * 18, ".zip")
+    assert stored.parent == store.folder and len(stored.stem) == 24 and set(stored.stem) <= set("0123456789abcdef")
 
     before = files_under(tmp_path)
     name = "../../../../tmp/owned.jpg"
@@ -313,15 +311,14 @@ def test_a_tiny_file_of_many_pixels_is_decoded_but_not_kept_at_full_size():
     assert result.annotated.shape == (DISPLAY_MAX_SIDE * 4000 // 6000, DISPLAY_MAX_SIDE, 3)
 
 
-def test_stored_uploads_are_bounded_in_number(tmp_path, monkeypatch):
-    import emotion_core.data.summary as explore
+def test_stored_uploads_are_bounded_in_number(tmp_path):
+    from emotion_core.storage import OwnerLimits, OwnerStore
 
-    monkeypatch.setattr(explore, "UPLOAD_DIR", tmp_path / "uploads")
-    monkeypatch.setattr(explore, "MAX_STORED_UPLOADS", 3)
-    first = explore.store_upload(b"zip 0")
+    store = OwnerStore("visitor", OwnerLimits(max_files=3), root=tmp_path)
+    first = store.put(b"zip 0")
     for i in range(1, 6):
-        newest = explore.store_upload(f"zip {i}".encode())
+        newest = store.put(f"zip {i}".encode())
         if i == 3:
-            explore.store_upload(b"zip 0")  # used again: among the most recent
-    kept = sorted(p.name for p in (tmp_path / "uploads").iterdir())
+            store.put(b"zip 0")  # used again: among the most recent
+    kept = sorted(p.name for p in store.folder.iterdir())
     assert len(kept) == 3 and newest.name in kept and first.name in kept

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from emotion_core.data import summary as explore
 from emotion_core.errors import DataPathNotAllowedError
 from emotion_core.paths import SAMPLE_DATA, SHARED_DATA, default_data_path, runs_dir
+from emotion_core.storage import OwnerStore
 
 ROOTS_ENV = "EMOTION_DATA_ROOTS"
 
@@ -20,21 +20,25 @@ ROOTS_ENV = "EMOTION_DATA_ROOTS"
 def allowed_data_roots() -> list[Path]:
     """$EMOTION_DATA_ROOTS (folders separated by ':'), else the sample data, ../shared/data and the runs folder.
 
-    Uploaded zips (stored by the app under generated names) and $EMOTION_DATA, the configured default
-    dataset, are always allowed. Set EMOTION_DATA_ROOTS=/ to allow every path.
+    $EMOTION_DATA, the configured default dataset, is always allowed. Set EMOTION_DATA_ROOTS=/ to allow every
+    path. Uploads are not a root: each visitor reaches only their own (``check_data_path``'s ``own``).
     """
     raw = [p for p in os.environ.get(ROOTS_ENV, "").split(os.pathsep) if p.strip()]
     roots = [Path(p).expanduser() for p in raw] if raw else [SAMPLE_DATA.parent, SHARED_DATA, runs_dir()]
-    return [root.resolve() for root in [*roots, explore.UPLOAD_DIR, default_data_path()]]
+    return [root.resolve() for root in [*roots, default_data_path()]]
 
 
-def check_data_path(path: str | Path) -> Path:
-    """``path`` resolved (symlinks followed, so a link cannot lead outside), or DataPathNotAllowedError."""
+def check_data_path(path: str | Path, own: OwnerStore | None = None) -> Path:
+    """``path`` resolved (symlinks followed, so a link cannot lead outside), or DataPathNotAllowedError.
+
+    ``own``: the visitor's own uploads, which they (and only they) may open.
+    """
     resolved = Path(path).expanduser().resolve()
-    roots = allowed_data_roots()
-    if any(resolved == root or resolved.is_relative_to(root) for root in roots):
+    if own is not None and own.owns(resolved):
+        return resolved
+    if any(resolved == root or resolved.is_relative_to(root) for root in allowed_data_roots()):
         return resolved
     raise DataPathNotAllowedError(
-        f"{path} is outside the folders this app may read datasets from ({', '.join(map(str, roots[:-2]))}, and "
-        f"uploads); upload a zip instead, or ask whoever runs the app to add its folder to ${ROOTS_ENV}"
+        "that path is outside the folders this app may read datasets from; upload a zip instead, or ask whoever "
+        f"runs the app to add its folder to ${ROOTS_ENV}"
     )

@@ -7,12 +7,8 @@ unreadable files), which is bounded or reports progress.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import random
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,10 +17,6 @@ import pandas as pd
 from emotion_core.data.datasets import Dataset, Progress
 from emotion_core.data.photo_crops import PhotoCropper
 from emotion_core.files import file_version
-
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "emotion-uploads"
-# Uploaded dataset zips kept on disk (each at most server.maxUploadSize, 25 MB); the least recently used go first.
-MAX_STORED_UPLOADS = 20
 
 Unreadable = tuple[str, str]  # (file, one-line reason)
 
@@ -123,35 +115,3 @@ def scan_split(
     if progress:
         progress(len(samples), len(samples))
     return scan
-
-
-def store_upload(data: bytes, suffix: str = ".zip") -> Path:
-    """Save uploaded bytes under a name derived from their hash, never the user's file name.
-
-    The same upload maps to the same file, so reruns of the page neither rewrite it nor pile up copies.
-    """
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    target = UPLOAD_DIR / f"{hashlib.sha256(data).hexdigest()[:24]}{suffix}"
-    if target.exists():
-        target.touch()  # recently used again: kept by the pruning below
-    else:
-        with tempfile.NamedTemporaryFile(dir=UPLOAD_DIR, delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, target)
-    _prune_uploads(keep=target)
-    return target
-
-
-def _prune_uploads(keep: Path) -> None:
-    """Delete all but the MAX_STORED_UPLOADS most recently used uploads, so visitors cannot fill the disk."""
-
-    def used(path: Path) -> float:
-        try:
-            return path.stat().st_mtime
-        except OSError:  # removed meanwhile by another session's pruning
-            return 0.0
-
-    stored = sorted((p for p in UPLOAD_DIR.iterdir() if p.is_file() and not p.name.startswith("tmp")), key=used)
-    for old in stored[:-MAX_STORED_UPLOADS]:
-        if old != keep:
-            old.unlink(missing_ok=True)
