@@ -19,7 +19,7 @@ from tests.conftest import REPO, make_dataset_files, write_zip
 from tests.test_io import png_claiming
 
 APP_SOURCES = [REPO / "app.py", *sorted((REPO / "pages").glob("*.py"))]
-CORE_SOURCES = [*sorted((REPO / "emotion_core").glob("*.py")), *sorted((REPO / "train").glob("*.py"))]
+CORE_SOURCES = [*sorted((REPO / "emotion_core").rglob("*.py")), *sorted((REPO / "train").rglob("*.py"))]
 
 
 def files_under(root: Path) -> set[Path]:

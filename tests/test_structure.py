@@ -71,6 +71,45 @@ def test_light_modules_import_no_tensorflow():
     assert time.monotonic() - started < 30  # TensorFlow alone takes several seconds; these take about one
 
 
+# Every library module, named from the file tree (importing a package to walk it would import it before the
+# snapshot). Third-party packages they import go first: cv2 sets LD_LIBRARY_PATH and TensorFlow TF2_BEHAVIOR and
+# others on import, which is theirs; a variable any emotion_core module sets is hidden global state.
+CHECK_ENVIRON = """
+import ast, importlib, os, sys
+from pathlib import Path
+sources = sorted(p for p in Path("emotion_core").rglob("*.py") if p.stem != "__main__")  # __main__ runs the CLI
+third_party = set()
+for source in sources:
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.Import):
+            third_party |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            third_party.add(node.module.split(".")[0])
+for name in sorted(third_party - set(sys.stdlib_module_names) - {"emotion_core", "__future__"}):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass  # an optional package (ray) not installed here: the module that needs it imports it lazily
+changed = []
+for source in sources:
+    name = ".".join(source.with_suffix("").parts).removesuffix(".__init__")
+    before = dict(os.environ)
+    importlib.import_module(name)
+    after = dict(os.environ)
+    changed += [f"{name}: {key}" for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+print(len(sources))
+sys.exit(f"importing changed os.environ: {changed}" if changed else 0)
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter that imports every module, TensorFlow included
+def test_importing_any_library_module_leaves_the_environment_unchanged():
+    """Process-wide settings belong to entry points (emotion_core.settings), never to an import."""
+    done = subprocess.run([sys.executable, "-c", CHECK_ENVIRON], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr.strip().splitlines()[-1:]
+    assert int(done.stdout.split()[-1]) >= 50  # every module was imported, not a handful
+
+
 def test_face_row_is_the_flat_csv_shape():
     face = Face((1, 2, 30, 40), {"happy": 0.75, "sad": 0.25})
     assert face.to_row() == {"x": 1, "y": 2, "w": 30, "h": 40, "emotion": "happy", "happy": 0.75, "sad": 0.25}
