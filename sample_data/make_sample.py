@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a plain script, the package is beside this folder
 
-from emotion_core.data.datasets import Dataset, Sample, open_dataset  # noqa: E402
+from emotion_core.data.datasets import Dataset, open_dataset  # noqa: E402
+from emotion_core.data.layouts.base import Sample  # noqa: E402
 
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "fer2013" / "fer2013.zip"
 DEFAULT_OUT = Path(__file__).resolve().parent / "fer2013-sample"

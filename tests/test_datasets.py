@@ -107,9 +107,9 @@ def test_real_fer2013_zip_counts_without_decoding():
 
 
 def test_zip_bomb_member_is_refused_before_inflating(tmp_path, monkeypatch):
-    import emotion_core.data.datasets as datasets
+    import emotion_core.data.layouts.base as layouts_base
 
-    monkeypatch.setattr(datasets, "MAX_IMAGE_BYTES", 1_000_000)  # keep the bomb small enough to build in a test
+    monkeypatch.setattr(layouts_base, "MAX_IMAGE_BYTES", 1_000_000)  # keep the bomb small enough to build in a test
     files = make_dataset_files({"happy": 2}, splits=("train",))
     path = tmp_path / "bomb.zip"
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -119,3 +119,30 @@ def test_zip_bomb_member_is_refused_before_inflating(tmp_path, monkeypatch):
     dataset = open_dataset(path)
     x, y, bad = dataset.load(dataset.split_samples("train"), dataset.classes)
     assert len(x) == 2 and bad[0][0] == "train/happy/bomb.jpg" and "over the 1,000,000 allowed" in bad[0][1]
+
+
+def test_a_registered_layout_is_opened_by_name(tmp_path, monkeypatch):
+    """Adding a dataset layout is a module plus one line in LAYOUTS: open_dataset asks each in turn."""
+    from types import SimpleNamespace
+
+    from emotion_core.data import datasets, layouts
+    from emotion_core.data.layouts.base import Listing, Sample
+    from emotion_core.data.layouts.fer_csv import CsvSource
+
+    pixels = " ".join(["128"] * 48 * 48)
+    custom = SimpleNamespace(
+        NAME="lines",
+        accepts=lambda path: path.suffix == ".lines",
+        open=lambda path: Listing([Sample("train", "happy", "1")], CsvSource({"1": pixels}), crops_only=True),
+    )
+    monkeypatch.setattr(layouts, "LAYOUTS", [*layouts.LAYOUTS, custom])
+    monkeypatch.setattr(datasets, "LAYOUTS", layouts.LAYOUTS)
+    path = tmp_path / "faces.lines"
+    path.write_text("anything")
+    dataset = datasets.open_dataset(path)
+    assert dataset.kind == "lines" and dataset.classes == ["happy"]
+    assert dataset.read_image(dataset.samples[0]).shape == (48, 48)
+    assert dataset.choose_faces().mode == "crops"
+    (tmp_path / "faces.txt").write_text("no layout takes this")
+    with pytest.raises(DatasetLayoutError, match="none of the dataset layouts known .folder, zip, csv, lines"):
+        datasets.open_dataset(tmp_path / "faces.txt")

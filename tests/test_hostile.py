@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from emotion_core.data.datasets import open_dataset, read_member
+from emotion_core.data.datasets import open_dataset
+from emotion_core.data.layouts.zip_archive import read_member
 from emotion_core.errors import DatasetLayoutError, InvalidImageError
 from tests.conftest import REPO, make_dataset_files, write_zip
 from tests.test_io import png_claiming
@@ -53,7 +54,7 @@ def test_no_code_extracts_an_archive(sources):
 
 
 def test_zip_declaring_too_much_in_total_is_refused_at_open(tmp_path, monkeypatch):
-    import emotion_core.data.datasets as datasets
+    import emotion_core.data.layouts.zip_archive as zip_archive
 
     files = make_dataset_files({"happy": 2}, splits=("train",))
     path = tmp_path / "many.zip"
@@ -62,12 +63,12 @@ def test_zip_declaring_too_much_in_total_is_refused_at_open(tmp_path, monkeypatc
             archive.writestr(name, data)
         for i in range(4):  # each under MAX_IMAGE_BYTES: only the total gives them away
             archive.writestr(f"train/happy/zeros{i}.jpg", b"\0" * 1_000_000)
-    monkeypatch.setattr(datasets, "MAX_ARCHIVE_BYTES", 3_000_000)
+    monkeypatch.setattr(zip_archive, "MAX_ARCHIVE_BYTES", 3_000_000)
     with pytest.raises(DatasetLayoutError, match="declares 4,0.* bytes uncompressed, over the 3,000,000"):
         open_dataset(path)
 
-    monkeypatch.setattr(datasets, "MAX_ARCHIVE_BYTES", 10**12)
-    monkeypatch.setattr(datasets, "RATIO_CHECK_FROM_BYTES", 1_000_000)
+    monkeypatch.setattr(zip_archive, "MAX_ARCHIVE_BYTES", 10**12)
+    monkeypatch.setattr(zip_archive, "RATIO_CHECK_FROM_BYTES", 1_000_000)
     with pytest.raises(DatasetLayoutError, match=r"would inflate \d.*x .* over the 100x allowed"):
         open_dataset(path)
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from emotion_core.data.datasets import Dataset, FaceChoice, Loaded, Sample, carve_split, open_dataset
+from emotion_core.data.datasets import Dataset, FaceChoice, Loaded, carve_split, open_dataset
+from emotion_core.data.layouts.base import Sample
 from emotion_core.data.photo_crops import CropCache, PhotoCropper
 from emotion_core.data.votes import Votes, read_votes
 from emotion_core.errors import EmptySplitError

@@ -18,7 +18,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from emotion_core.data.datasets import MAX_IMAGE_BYTES, _safe_member_name, check_archive, read_member
+from emotion_core.data.layouts.base import MAX_IMAGE_BYTES
+from emotion_core.data.layouts.zip_archive import check_archive, read_member, safe_member_name
 from emotion_core.errors import EmotionCoreError, InvalidImageError
 from emotion_core.formats import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from emotion_core.vision.decode import decode_image
@@ -108,7 +109,7 @@ def _zip_items(path: Path) -> Iterator[Item]:
         hidden = any(part.startswith((".", "__MACOSX")) for part in name.parts)
         if name.suffix.lower() in IMAGE_SUFFIXES and not hidden:
             member_source = f"{source}{ZIP_SEPARATOR}{info.filename}"
-            if _safe_member_name(info.filename):
+            if safe_member_name(info.filename):
                 yield Item(member_source, "image", source, member=info.filename)
             else:
                 yield Item(member_source, "error", source, info.filename, "unsafe member name, not read")

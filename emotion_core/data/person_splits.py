@@ -12,7 +12,8 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from emotion_core.data.datasets import Dataset, Sample
+from emotion_core.data.datasets import Dataset
+from emotion_core.data.layouts.base import Sample
 from emotion_core.errors import DatasetLayoutError
 
 
