@@ -1,17 +1,20 @@
 """HTTP API: ``POST /predict`` answers uploaded images with the predict CLI's JSON records; ``/health``, ``/models``.
 
 ``python -m emotion_core serve`` builds the app around one warm Predictor and runs it with uvicorn on 127.0.0.1.
-Memory stays bounded under load: a request body over ``max_request_bytes`` is refused (413) before it is parsed,
-at most ``max_concurrent`` requests decode and classify at once (a semaphore; the Predictor serialises the model
-itself), and at most ``max_waiting`` more wait their turn; beyond that a request is told to retry (503).
-Bad input is answered per file in the same record shape as the CLI's; no response ever carries a traceback.
+Before a request reaches a route, the guards (emotion_core.serve.guards) check its Host name, its client's rate, its
+token (when one is set) and its body's size and time, so a refused upload is never read. Memory stays bounded under
+load: at most ``max_concurrent`` requests decode and classify at once (a semaphore; the Predictor serialises the
+model itself), and at most ``max_waiting`` more wait their turn; beyond that a request is told to retry (503).
+Bad input is answered per file in the same record shape as the CLI's; no response carries a traceback or a server
+path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Annotated, Any
 
@@ -20,10 +23,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emotion_core.classify.predictor import Predictor, image_record
 from emotion_core.classify.registry import model_summaries
+from emotion_core.serve.guards import LOOPBACK_HOSTS, BearerAuth, BodyGuard, HostGuard, RateLimit
 from emotion_core.vision.decode import MAX_PIXELS, decode_image
 
 logger = logging.getLogger(__name__)
@@ -42,6 +45,18 @@ class ApiConfig:
     # Requests allowed to wait for a slot; beyond them a 503 asks the client to retry, so a flood cannot
     # pile up uploaded bodies without bound.
     max_waiting: int = 128
+    # Every route but /health needs "Authorization: Bearer <token>" when set (serve: EMOTION_API_TOKEN).
+    token: str | None = field(default=None, repr=False)
+    # Host header names served (any port); others get a 400, which stops DNS rebinding. "*" serves any name.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    # Requests per second per client address, after a burst of rate_burst; 0 turns the limit off.
+    rate_per_s: float = 20.0
+    rate_burst: int = 60
+    # A body must arrive whole within this many seconds of its headers (32 MB at about 4.5 Mbit/s).
+    body_timeout_s: float = 60.0
+    # Bytes of bodies being received at once, by declared size: uploads past 1 MB are spooled to temporary files,
+    # which are memory where the temp folder is a tmpfs.
+    max_receiving_bytes: int = 128 * 1024 * 1024
 
 
 class FaceRecord(BaseModel):
@@ -87,6 +102,7 @@ def create_app(predictor: Predictor, model_name: str = "default", config: ApiCon
         version="1.0",
     )
     gate = _Gate(config.max_concurrent, config.max_waiting)
+    shown_name = without_paths(model_name.rstrip("/\\")) or model_name  # a run folder's name, not where it lies
 
     @app.post(
         "/predict",
@@ -112,18 +128,47 @@ def create_app(predictor: Predictor, model_name: str = "default", config: ApiCon
 
     @app.get("/health", response_model=Health)
     def health() -> Health:
-        """The server is up and its model loaded."""
-        return Health(status="ok", model=model_name, labels=predictor.labels)
+        """The server is up and its model loaded (open without a token, for health checks)."""
+        return Health(status="ok", model=shown_name, labels=predictor.labels)
 
     @app.get("/models", response_model=list[ModelRow], response_model_exclude_none=True)
     def models() -> list[ModelRow]:
         """The models this installation has (shipped and trained); ``serving`` marks the one answering /predict."""
-        return [ModelRow(**row, serving=row["model"] == model_name) for row in model_summaries()]
+        return [_model_row(row, model_name) for row in model_summaries()]
 
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _internal_error)
-    app.add_middleware(BodyLimit, max_bytes=config.max_request_bytes)
+    _add_guards(app, config)
     return app
+
+
+def _add_guards(app: FastAPI, config: ApiConfig) -> None:
+    """The guards, innermost added first: HostGuard sees a request first, BodyGuard last."""
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=config.max_request_bytes,
+        timeout_s=config.body_timeout_s,
+        max_receiving_bytes=config.max_receiving_bytes,
+    )
+    if config.token is not None:
+        app.add_middleware(BearerAuth, token=config.token)
+    app.add_middleware(RateLimit, per_s=config.rate_per_s, burst=config.rate_burst)
+    app.add_middleware(HostGuard, allowed=config.allowed_hosts)
+
+
+def _model_row(row: dict[str, Any], serving: str) -> ModelRow:
+    """A /models row as the API shows it: a problem's text without the folders it names."""
+    if row.get("problem"):
+        row = {**row, "problem": without_paths(str(row["problem"]))}
+    return ModelRow(**row, serving=row["model"] == serving)
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^\s/\\'\"]+[/\\])*([^\s/\\'\"]*)")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with each absolute path cut to its last part: errors keep their meaning, not the server's layout."""
+    return _ABSOLUTE_PATH.sub(r"\1", text)
 
 
 def _answer_all(predictor: Predictor, uploads: list[tuple[str, bytes]], max_pixels: int) -> list[dict[str, Any]]:
@@ -165,53 +210,3 @@ async def _invalid_request(request: Request, error: Exception) -> JSONResponse:
 async def _internal_error(request: Request, error: Exception) -> JSONResponse:
     logger.exception("unhandled error answering %s %s", request.method, request.url.path)
     return _problem(500, f"internal error ({type(error).__name__}); the server log has the details")
-
-
-class BodyLimit:
-    """ASGI middleware: 413 for a body over ``max_bytes``, from Content-Length at once or while chunks arrive.
-
-    A chunked upload that passes the limit is cut off (the app sees the body end there) and whatever the app
-    answers to the stub is replaced by the 413, so no oversized body is ever buffered or spooled to disk.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
-            return
-        state = {"received": 0, "over": False, "refused": False}
-
-        async def limited_receive() -> Message:
-            if state["over"]:
-                return {"type": "http.request", "body": b"", "more_body": False}
-            message = await receive()
-            if message["type"] == "http.request":
-                state["received"] += len(message.get("body", b""))
-                if state["received"] > self.max_bytes:
-                    state["over"] = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if not state["over"]:
-                await send(message)
-            elif not state["refused"]:
-                state["refused"] = True
-                await self._refuse(scope, send)
-
-        await self.app(scope, limited_receive, guarded_send)
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        limit = f"{self.max_bytes / 1024 / 1024:g} MB"
-        response = _problem(413, f"request body over the {limit} limit: send fewer or smaller images")
-        await response(scope, _no_body, send)
-
-
-async def _no_body() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}

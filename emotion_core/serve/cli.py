@@ -3,7 +3,8 @@
 ``python -m emotion_core video CLIP [--every N] [--out CSV] [--annotated MP4]``: progress on stderr, a summary
 JSON line on stdout.
 
-``python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model M]``: the HTTP API (emotion_core.serve.api).
+``python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model M] [--token-file F] [--allowed-hosts H,...]``:
+the HTTP API (emotion_core.serve.api); a non-loopback --host needs a token (emotion_core.serve.exposure).
 """
 
 from __future__ import annotations
@@ -211,17 +212,46 @@ def _add_serve_parser(commands: Any) -> None:
     serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000; 0 picks a free one)")
     serve.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
     serve.add_argument("--workers", type=int, default=2, metavar="N", help="requests classified at once (default 2)")
+    serve.add_argument(
+        "--token-file",
+        default=None,
+        metavar="FILE",
+        help="require 'Authorization: Bearer <token>', the token on FILE's first line (default: $EMOTION_API_TOKEN)",
+    )
+    serve.add_argument(
+        "--allowed-hosts",
+        default=None,
+        metavar="H,...",
+        help="Host names served, any port; '*' for any (default: localhost,127.0.0.1,[::1] and a specific --host)",
+    )
+    serve.add_argument("--rate-limit", type=float, default=20.0, metavar="R", help="requests/s per client (0: none)")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="S", help="seconds to send headers")
+    serve.add_argument("--body-timeout", type=float, default=60.0, metavar="S", help="seconds to send a body")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    """Load the model once, then serve until interrupted. Exit 2 for a bad model, 1 when the port cannot be bound."""
-    if not 0 <= args.port <= 65535 or args.workers < 1:
-        print("error: --port must be 0..65535 and --workers 1 or more", file=sys.stderr)
-        return 1
-    try:
-        import uvicorn
+    """Load the model once, then serve until interrupted.
 
+    Exit 2 for a bad model or an exposed address without a token (checked first, in milliseconds), 1 for bad
+    numbers or when the port cannot be bound.
+    """
+    if not 0 <= args.port <= 65535 or args.workers < 1 or args.rate_limit < 0:
+        print("error: --port must be 0..65535, --workers 1 or more and --rate-limit 0 or more", file=sys.stderr)
+        return 1
+    if args.header_timeout <= 0 or args.body_timeout <= 0:
+        print("error: --header-timeout and --body-timeout must be positive", file=sys.stderr)
+        return 1
+    from emotion_core.serve.exposure import allowed_hosts, check_exposure, read_token
+
+    try:
+        token = read_token(args.token_file)
+        check_exposure(args.host, token)
+    except EmotionCoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
         from emotion_core.serve.api import ApiConfig, create_app
+        from emotion_core.serve.uvicorn_compat import server as uvicorn_server
     except ImportError as error:
         print(f"error: the API needs FastAPI and uvicorn ({error}): pip install -r requirements.txt", file=sys.stderr)
         return 1
@@ -230,10 +260,22 @@ def _serve(args: argparse.Namespace) -> int:
     predictor = _load_predictor(args.model)
     if predictor is None:
         return 2
-    app = create_app(predictor, args.model or DEFAULT_NAME, ApiConfig(max_concurrent=args.workers))
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: serving on {args.host}: anyone who can reach it may use the model", file=sys.stderr)
-    server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False))
+    hosts = allowed_hosts(args.allowed_hosts, args.host)
+    config = ApiConfig(
+        max_concurrent=args.workers,
+        token=token,
+        allowed_hosts=hosts,
+        rate_per_s=args.rate_limit,
+        rate_burst=max(1, round(3 * args.rate_limit)),
+        body_timeout_s=args.body_timeout,
+    )
+    app = create_app(predictor, args.model or DEFAULT_NAME, config)
+    print(f"serving on {args.host}:{args.port} for Host names {','.join(hosts)}", file=sys.stderr)
+    if token is not None:
+        print("every route but /health needs the header 'Authorization: Bearer <token>'", file=sys.stderr)
+    server = uvicorn_server(
+        app, args.host, args.port, args.header_timeout, log_level="info", access_log=False, server_header=False
+    )
     try:
         server.run()
     except KeyboardInterrupt:
