@@ -2,9 +2,10 @@
 
     python benchmarks/api_load.py [--clients 1,8,50] [--requests 100] [--max-seconds 60] [--model M] [--url URL]
 
-Starts ``python -m emotion_core serve`` on a free local port (or uses ``--url``, which must be a loopback address),
-then for each client count sends ``--requests`` requests (one shared Yale photo each) from that many threads, each
-level stopped after ``--max-seconds``. Prints a Markdown table (requests/s, p50/p95 latency, errors) and one JSON line.
+Starts ``python -m emotion_core serve`` on a free local port (or uses ``--url``, which must be a loopback address;
+requests carry ``Authorization: Bearer $EMOTION_API_TOKEN`` when that is set), then for each client count sends
+``--requests`` requests (one shared Yale photo each) from that many threads, each level stopped after
+``--max-seconds``. Prints a Markdown table (requests/s, p50/p95 latency, errors) and one JSON line.
 Figures only: nothing passes or fails on time.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -116,7 +118,7 @@ def load(url: str, image: bytes, clients: int, requests: int, max_seconds: float
     deadline = time.monotonic() + max_seconds
 
     def client() -> None:
-        with httpx.Client(base_url=url, timeout=max_seconds) as http:
+        with httpx.Client(base_url=url, timeout=max_seconds, headers=auth_header()) as http:
             while time.monotonic() < deadline:
                 with lock:
                     if left[0] == 0:
@@ -150,6 +152,12 @@ def load(url: str, image: bytes, clients: int, requests: int, max_seconds: float
         "p95_ms": round(1000 * ordered[min(done - 1, int(0.95 * done))], 1) if ordered else 0.0,
         "max_ms": round(1000 * ordered[-1], 1) if ordered else 0.0,
     }
+
+
+def auth_header() -> dict[str, str]:
+    """The bearer token a server started with EMOTION_API_TOKEN needs (it inherits this environment)."""
+    token = os.environ.get("EMOTION_API_TOKEN", "").strip()
+    return {"authorization": f"Bearer {token}"} if token else {}
 
 
 def table(rows: list[dict[str, float | int]], image: str) -> str:
