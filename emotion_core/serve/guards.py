@@ -163,9 +163,9 @@ class BodyGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        size = self._declared_size(scope)
+        size = self.declared_size(scope)
         if size > self.max_bytes:
-            await refuse(send, 413, self._too_big())
+            await refuse(send, 413, self.too_big())
             return
         if size and self.receiving + size > self.max_receiving_bytes:
             await refuse(send, 503, "server busy receiving other uploads; retry shortly", [(b"retry-after", b"5")])
@@ -176,14 +176,14 @@ class BodyGuard:
         finally:
             self.receiving -= size
 
-    def _declared_size(self, scope: Scope) -> int:
+    def declared_size(self, scope: Scope) -> int:
         """The body's declared length; ``max_bytes + 1`` for a malformed one, ``max_bytes`` for a chunked one."""
         length = header(scope, b"content-length")
         if length is not None:
             return int(length) if length.isdigit() else self.max_bytes + 1
         return self.max_bytes if header(scope, b"transfer-encoding") is not None else 0
 
-    def _too_big(self) -> str:
+    def too_big(self) -> str:
         return f"request body over the {self.max_bytes / 1024 / 1024:g} MB limit: send fewer or smaller images"
 
 
@@ -214,13 +214,13 @@ class _LimitedRequest:
             self.received += len(message.get("body", b""))
             self.body_done = not message.get("more_body", False)
             if self.received > self.guard.max_bytes:
-                self.cut = (413, self.guard._too_big())
+                self.cut = (413, self.guard.too_big())
                 return _end_of_body()
         return message
 
     async def send(self, message: Message) -> None:
         if self.cut is None:
-            unread = not self.body_done and self.guard._declared_size(self.scope) > 0
+            unread = not self.body_done and self.guard.declared_size(self.scope) > 0
             if message["type"] == "http.response.start" and unread:
                 # Answered before its body was read (a 422, say): close, or the unread rest would keep the connection.
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
