@@ -63,7 +63,7 @@ def test_sigkill_mid_run_then_resume_gives_every_epoch_once(tmp_path, monkeypatc
 
     assert keras.models.load_model(run / "checkpoint.keras").output_shape == (None, 3)
     status = launcher.run_status(run)
-    assert (status.status, status.alive, status.resumable) == ("interrupted", False, True)
+    assert (status.status, status.alive, launcher.resumable(status)) == ("interrupted", False, True)
 
     # The worst moment to die: CSVLogger has written the next epoch's row (or half of one) but its checkpoint
     # never landed. Force that state so the test does not depend on where the random kill fell.
