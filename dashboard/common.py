@@ -1,4 +1,4 @@
-"""What every page shares: the entry check, the model picker and the cached Predictor. UI glue only."""
+"""What every page shares: the model and data pickers, the cached Predictor and dataset listing. UI glue only."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import DEFAULT_NAME, list_models
@@ -30,21 +29,6 @@ FACES_HELP = (
     "crops: the images are face crops (FER2013, CK+), used whole. detect: photos, each cropped to its largest "
     "face exactly as the Photo page finds it. auto: detect when the images are larger than 48x48 or not square."
 )
-
-
-def enter_through_app() -> None:
-    """First line of every page: make sure this run went through app.py (page config, logging, navigation).
-
-    Streamlit 1.67 runs an app that has a ``pages/`` folder in its legacy file-based mode until some session's
-    app.py has called ``st.navigation`` (``PagesManager.uses_pages_directory``, process-wide, set from the folder's
-    existence when the first session starts). So a deep link such as /photo opened first after a restart runs
-    pages/photo.py alone, under a sidebar listing the folder's files. Clearing the flag (what ``st.navigation``
-    itself does) and rerunning makes this and every later run start at app.py, whose navigation routes the same
-    URL to this page. Reported upstream as streamlit/streamlit#10276's "pages folder + MPAv2" deep-link case.
-    """
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 @contextmanager

@@ -1,10 +1,14 @@
 """Batch: run a background job over a folder or an uploaded zip, watch it, then browse and download its rows."""
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import data_picker, enter_through_app, model_picker
+from dashboard.common import data_picker, model_picker
 from emotion_core.jobs import batch_jobs as jobs
 from emotion_core.jobs.background import JobStatus
 
@@ -88,7 +92,6 @@ def csv_bytes(rows: pd.DataFrame) -> bytes:
     return rows.to_csv(index=False).encode()
 
 
-enter_through_app()
 model = model_picker()
 st.title("Batch")
 st.caption(

@@ -1,6 +1,10 @@
 """Dataset explorer: class balance per split, sample faces per class (for photos, beside the crop detection makes),
 and files that fail to decode or hold no face."""
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 import math
 
 import altair as alt
@@ -9,7 +13,6 @@ import streamlit as st
 
 from dashboard.common import (
     data_picker,
-    enter_through_app,
     faces_picker,
     get_cropper,
     get_dataset,
@@ -104,7 +107,6 @@ def show_no_face(files: list[str], several: list[tuple[str, int]], scanned: str)
         st.dataframe(pd.DataFrame(several, columns=["file", "faces"]), hide_index=True)
 
 
-enter_through_app()
 model_picker()
 st.title("Dataset explorer")
 with st.expander("Where to get FER2013"):

@@ -1,10 +1,14 @@
 """Evaluate: score the chosen model on a dataset split; per-class metrics, confusion matrix, confident mistakes."""
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import data_picker, dataset_or_stop, enter_through_app, faces_picker, model_errors, model_picker
+from dashboard.common import data_picker, dataset_or_stop, faces_picker, model_errors, model_picker
 from emotion_core.classify.registry import model_version
 from emotion_core.data.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
 from emotion_core.data.summary import data_version
@@ -42,7 +46,6 @@ def confusion_chart(frame: pd.DataFrame) -> alt.Chart:
     return (cells + text).properties(height=360)
 
 
-enter_through_app()
 model_name = model_picker()
 st.title("Evaluate")
 path = data_picker()

@@ -1,13 +1,16 @@
 """Home: what the app does and which model is active, described from its own metadata."""
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import enter_through_app, model_errors, model_picker
+from dashboard.common import model_errors, model_picker
 from emotion_core.classify.registry import model_summaries, read_card
 from emotion_core.data.evaluate import per_class_frame
 
-enter_through_app()
 model_name = model_picker()
 
 st.title("Facial emotion recognition")

@@ -1,5 +1,9 @@
 """Models: every registered model in a table; rename or delete trained ones; compare them; combine them."""
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 from collections.abc import Callable
 
 import altair as alt
@@ -10,7 +14,6 @@ from dashboard.common import (
     MODEL_KEY,
     data_picker,
     dataset_or_stop,
-    enter_through_app,
     get_predictor,
     model_errors,
     model_picker,
@@ -127,7 +130,6 @@ def compare_section(names: list[str]) -> None:
     st.dataframe(frame.pivot(index="class", columns="model", values="f1").loc[frame["class"].unique(), chosen])
 
 
-enter_through_app()
 model_picker()
 st.title("Models")
 if NOTICE_KEY in st.session_state:

@@ -1,10 +1,14 @@
 """Photo: upload photos (or take a snapshot); every face boxed and labelled, with its probabilities."""
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 import altair as alt
 import numpy as np
 import streamlit as st
 
-from dashboard.common import enter_through_app, load_predictor, model_picker
+from dashboard.common import load_predictor, model_picker
 from emotion_core.classify.explain import explain_faces
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import model_version
@@ -63,7 +67,6 @@ def show_result(position: int, result: PhotoResult, overlays: list[np.ndarray] |
             details.dataframe(face_scores(face).style.format({"probability": "{:.1%}"}), hide_index=True)
 
 
-enter_through_app()
 model_name = model_picker()
 st.title("Photo")
 st.caption("Upload one or more photos, or take a snapshot. Files are read by their content, whatever their extension.")

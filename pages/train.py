@@ -1,12 +1,16 @@
 """Train: configure and launch a background training run, then watch, cancel or resume it."""
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 from dataclasses import dataclass
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import data_picker, enter_through_app, faces_picker, model_picker
+from dashboard.common import data_picker, faces_picker, model_picker
 from emotion_core.classify.architectures import ARCHITECTURES
 from emotion_core.classify.registry import list_models
 from emotion_core.errors import LaunchError
@@ -172,7 +176,6 @@ def show_outcome(run: JobStatus) -> None:
         st.rerun()
 
 
-enter_through_app()
 model_picker()
 st.title("Train")
 st.caption(

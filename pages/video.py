@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 import shutil
 import tempfile
 import uuid
@@ -13,7 +17,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from dashboard.common import enter_through_app, load_predictor, model_picker
+from dashboard.common import load_predictor, model_picker
 from emotion_core.classify.predictor import Predictor
 from emotion_core.errors import EmotionCoreError
 from emotion_core.formats import VIDEO_SUFFIXES, upload_types
@@ -128,7 +132,6 @@ def show_results(held: dict, segment_s: float) -> None:
         )
 
 
-enter_through_app()
 model_name = model_picker()
 st.title("Video file")
 st.caption("Upload a clip: faces and emotions on every Nth frame, over time and per segment. Read by content.")

@@ -5,6 +5,10 @@ Every record polled while the stream plays also goes into a Recording, offered a
 
 from __future__ import annotations
 
+from dashboard.streamlit_compat import route_through_app
+
+route_through_app()  # first, before the imports below: a deep link opened first must not wait for them
+
 import json
 import os
 import time
@@ -16,7 +20,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import webrtc_streamer
 
-from dashboard.common import enter_through_app, load_predictor, model_errors, model_picker
+from dashboard.common import load_predictor, model_errors, model_picker
 from emotion_core.classify.tflite import live_model
 from emotion_core.live.recording import Recording
 from emotion_core.live.tracking import TrackerConfig
@@ -123,7 +127,6 @@ def show_recording(recording: Recording | None) -> None:
     st.download_button("Save recording", recording.to_csv(), "webcam_recording.csv", "text/csv", on_click="ignore")
 
 
-enter_through_app()
 st.title("Live webcam")
 model_name = model_picker()
 with st.sidebar.expander("Live settings"):

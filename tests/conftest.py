@@ -18,6 +18,7 @@ from streamlit.runtime.pages_manager import PagesManager
 # First, before any test module can load TensorFlow: aiortc's SRTP library crashes the process when it loads
 # after TensorFlow (a BoringSSL/OpenSSL symbol clash, see the module), and the webcam tests load it here.
 import dashboard.load_order  # noqa: F401
+from dashboard.streamlit_compat import leave_legacy_pages_mode
 from emotion_core import paths
 from emotion_core.settings import apply_process_defaults
 
@@ -128,13 +129,13 @@ def random_tiny_run(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def app_entry_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    """AppTest starts Streamlit's legacy pages/ mode afresh on every run(), so every page's enter_through_app()
+    """AppTest starts Streamlit's legacy pages/ mode afresh on every run(), so every page's route_through_app()
     would rerun each time and drop that run's clicks; a real server leaves the mode once, on its first run
     (tests/test_browser.py checks that on a fresh server)."""
     original = PagesManager.__init__
 
     def init(self: PagesManager, *args, **kwargs) -> None:
         original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
+        leave_legacy_pages_mode()
 
     monkeypatch.setattr(PagesManager, "__init__", init)

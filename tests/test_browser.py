@@ -7,6 +7,7 @@ Screenshots of every page go to $TEST_ARTIFACTS (default tests/artifacts/) for a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ import cv2
 import numpy as np
 import pytest
 
+from dashboard.navigation import PAGES as NAVIGATION
 from emotion_core.labels import EMOTIONS
 from emotion_core.vision.decode import read_image
 from tests.conftest import shared_photo
@@ -38,9 +40,21 @@ WEBRTC_IFRAME = 'iframe[title="streamlit_webrtc.component.webrtc_streamer"]'
 SCRIPT_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PAGES = {"home": "", "photo": "photo", "dataset": "dataset", "train": "train", "evaluate": "evaluate"}
 NAV_LINK = '[data-testid="stSidebarNav"] [data-testid="stSidebarNavLink"]'
-APP_PAGES = [
-    "Home / model", "Photo", "Live webcam", "Video file", "Dataset explorer", "Batch", "Train", "Evaluate", "Models",
-]  # fmt: skip
+APP_PAGES = [spec.title for spec in NAVIGATION]
+# Every link text the sidebar's navigation ever holds, the last line of each (its title; the icon's name precedes
+# it), recorded on each DOM change: a list shown for a moment and replaced is caught too.
+RECORD_NAV_TITLES = (
+    f"const navLinks = {json.dumps(NAV_LINK)};"
+    + """
+window.navTitlesSeen = [];
+new MutationObserver(() => {
+  for (const link of document.querySelectorAll(navLinks)) {
+    const title = link.innerText.trim().split('\\n').pop().trim();
+    if (title && !window.navTitlesSeen.includes(title)) window.navTitlesSeen.push(title);
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+)
 
 if not CHROMIUM.is_file():
     pytest.skip(f"{CHROMIUM} missing: apt-get install chromium chromium-driver", allow_module_level=True)
@@ -252,3 +266,26 @@ def test_any_visit_order_keeps_the_server_alive_and_the_app_navigation(browser: 
             assert sidebar_pages(page) == APP_PAGES, f"sidebar after /{path}"
             assert page.locator('[data-testid="stException"]').count() == 0, f"/{path} shows an exception"
         context.close()
+
+
+def test_a_deep_link_first_shows_the_app_navigation_at_once(browser: Browser, tmp_path: Path) -> None:
+    """A fresh server, /photo opened first: the app's page titles within 8 s, and never Streamlit's file list.
+
+    Before (page check after the page's imports): the file list (app, batch, dataset, ...) for 10-25 s.
+    """
+    with streamlit_server(tmp_path, "streamlit-deep-link.log") as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.add_init_script(RECORD_NAV_TITLES)
+        started = time.monotonic()
+        page.goto(f"{url}/photo")
+        page.wait_for_function(
+            "([links, n]) => document.querySelectorAll(links).length === n", arg=[NAV_LINK, len(APP_PAGES)], polling=50
+        )
+        shown_after_s = time.monotonic() - started
+        assert sidebar_pages(page) == APP_PAGES
+        page.get_by_role("heading", name="Photo").wait_for(timeout=120_000)  # the page itself, after TensorFlow
+        seen = page.evaluate("window.navTitlesSeen")
+        context.close()
+    assert shown_after_s < 8, f"the app's navigation took {shown_after_s:.1f} s"
+    assert seen == APP_PAGES, f"the sidebar also listed {[t for t in seen if t not in APP_PAGES]}"
