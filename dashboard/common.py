@@ -5,15 +5,17 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import streamlit as st
 
 from emotion_core.classify.predictor import Predictor
-from emotion_core.classify.registry import DEFAULT_NAME, list_models
+from emotion_core.classify.registry import DEFAULT_NAME, list_models, model_version
 from emotion_core.data.access import check_data_path
 from emotion_core.data.datasets import Dataset, open_dataset
+from emotion_core.data.evaluate import Mistake, confident_mistakes, evaluate_predictor
 from emotion_core.data.photo_crops import FACE_MODES, CropCache, PhotoCropper
+from emotion_core.data.summary import data_version
 from emotion_core.errors import EmotionCoreError, ModelLoadError
 from emotion_core.files import file_version
 from emotion_core.paths import default_data_path
@@ -29,6 +31,7 @@ FACES_HELP = (
     "crops: the images are face crops (FER2013, CK+), used whole. detect: photos, each cropped to its largest "
     "face exactly as the Photo page finds it. auto: detect when the images are larger than 48x48 or not square."
 )
+GALLERY_SIZE = 24  # confident mistakes kept per evaluation
 
 
 @contextmanager
@@ -60,6 +63,37 @@ def load_predictor(model_name: str) -> Predictor:
         return get_predictor(model_name)
     except ModelLoadError as error:
         stop_on_model_error(model_name, error)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def get_evaluation(
+    model: str, model_stamp: float, data: str, data_stamp: float, split: str, faces: str, _predictor: Predictor
+) -> tuple[dict[str, Any], list[Mistake]]:
+    """One scoring per (model, data, split, faces), shared by the Evaluate and Models pages and all sessions.
+
+    ``_predictor`` is the cached Predictor of ``model`` (not part of the key); the stamps (modification times) make
+    a retrained model or replaced data count. Keeps the report and the gallery of confident mistakes, not the
+    per-sample arrays: the cache pickles what it keeps.
+    """
+    result = evaluate_predictor(_predictor, data, split, faces)
+    mistakes = confident_mistakes(result.x, result.y, result.probabilities, result.labels, result.refs, GALLERY_SIZE)
+    return result.report, mistakes
+
+
+def evaluation_or_error(model: str, data: str, split: str, faces: str = "auto") -> tuple[dict[str, Any], list[Mistake]]:
+    """``get_evaluation`` with the cached Predictor: a broken model stops the page with its one-line error; a
+    dataset that cannot be scored raises EmotionCoreError (or ValueError, OSError) for the page to show."""
+    predictor = load_predictor(model)
+    return get_evaluation(model, model_version(model), data, data_version(data), split, faces, predictor)
+
+
+def forget_model(name: str) -> None:
+    """After a rename or delete: drop the Predictor cached under ``name`` and nothing else.
+
+    Scores need nothing: they are keyed by name and model.keras's time, so a name that comes back (a new run
+    called as the old one) has another stamp, and stale entries age out of their bounded caches.
+    """
+    get_predictor.clear(name)
 
 
 def model_picker() -> str:

@@ -8,26 +8,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import data_picker, dataset_or_stop, faces_picker, model_errors, model_picker
+from dashboard.common import data_picker, dataset_or_stop, evaluation_or_error, faces_picker, model_picker
 from emotion_core.classify.registry import model_version
-from emotion_core.data.evaluate import Mistake, confident_mistakes, confusion_frame, per_class_frame
+from emotion_core.data.evaluate import confusion_frame, per_class_frame
 from emotion_core.data.summary import data_version
 from emotion_core.errors import EmotionCoreError
 from emotion_core.paths import SAMPLE_DATA
-from train.evaluate import evaluate_with_predictions
-
-GALLERY_SIZE = 24
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def evaluation(
-    model: str, model_stamp: float, data: str, data_stamp: float, split: str, faces: str
-) -> tuple[dict, list[Mistake]]:
-    """Cached per (model, data, split, faces); the stamps (modification times) make a retrained model or new data
-    count."""
-    result = evaluate_with_predictions(data, split, model, faces)
-    mistakes = confident_mistakes(result.x, result.y, result.probabilities, result.labels, result.refs, GALLERY_SIZE)
-    return result.report, mistakes  # not the per-sample arrays: the cache pickles what it keeps
 
 
 def confusion_chart(frame: pd.DataFrame) -> alt.Chart:
@@ -49,7 +35,6 @@ def confusion_chart(frame: pd.DataFrame) -> alt.Chart:
 model_name = model_picker()
 st.title("Evaluate")
 path = data_picker()
-stamp = data_version(path)
 dataset = dataset_or_stop(path)
 
 if dataset.source.resolve() == SAMPLE_DATA.resolve():
@@ -62,7 +47,7 @@ split_column, faces_column = st.columns(2)
 split = split_column.selectbox("Split", splits, index=splits.index("test") if "test" in splits else 0)
 with faces_column:
     faces = faces_picker()
-key = (model_name, model_version(model_name), path, stamp, split, faces)
+key = (model_name, model_version(model_name), path, data_version(path), split, faces)
 if st.button(f"Evaluate '{model_name}' on {split}", type="primary"):
     st.session_state.evaluated = key
 if st.session_state.get("evaluated") != key:
@@ -70,8 +55,8 @@ if st.session_state.get("evaluated") != key:
     st.stop()
 
 try:
-    with model_errors(model_name), st.spinner(f"Classifying {split}…", show_time=True):
-        report, mistakes = evaluation(*key)
+    with st.spinner(f"Classifying {split}…", show_time=True):
+        report, mistakes = evaluation_or_error(model_name, path, split, faces)
 except (EmotionCoreError, ValueError, OSError) as error:
     st.error(f"Cannot evaluate: {error}")
     st.stop()

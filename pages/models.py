@@ -10,28 +10,15 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import (
-    MODEL_KEY,
-    data_picker,
-    dataset_or_stop,
-    get_predictor,
-    model_errors,
-    model_picker,
-)
-from emotion_core.classify.registry import DEFAULT_NAME, list_models, model_version
-from emotion_core.data.summary import data_version
+from dashboard.common import MODEL_KEY, data_picker, dataset_or_stop, evaluation_or_error, forget_model, model_picker
+from emotion_core.classify.registry import DEFAULT_NAME, list_models
+from emotion_core.data.evaluate import comparison_frame
 from emotion_core.errors import EmotionCoreError
-from train import models
+from train import combine, models
 
-NOTICE_KEY = "models_notice"
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def comparison(
-    names: tuple[str, ...], stamps: tuple[float, ...], data: str, data_stamp: float, split: str
-) -> pd.DataFrame:
-    """Cached per (models, data, split); the stamps (modification times) make a retrained model or new data count."""
-    return models.compare_models(list(names), data, split)
+NOTICE_KEY = "models_notice"  # (succeeded, message), shown once after the rerun an action makes
+COMBINE_KEY = "combine_job"  # the ensemble this session is combining (its name)
+REFRESH_S = 1.0
 
 
 def recall_chart(frame: pd.DataFrame) -> alt.Chart:
@@ -56,24 +43,19 @@ def recall_chart(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def done(message: str, renamed: tuple[str, str] | None = None) -> None:
-    """After a rename or delete: drop cached models and scores under the old names, then redraw the page."""
-    if renamed and st.session_state.get(MODEL_KEY) == renamed[0]:
-        st.session_state[MODEL_KEY] = renamed[1]
-    get_predictor.clear()
-    st.cache_data.clear()
-    st.session_state[NOTICE_KEY] = message
-    st.rerun()
-
-
-def act(action: Callable[[], object], message: str, renamed: tuple[str, str] | None = None) -> None:
-    """Run one model action: its error as one line on the page, or ``done`` with ``message``."""
+def act(action: Callable[[], object], changed: str, message: str, renamed_to: str = "") -> None:
+    """Rename or delete model ``changed``: the error as one line, or forget what was cached under its name (only
+    that) and redraw the page with ``message``."""
     try:
         action()
     except EmotionCoreError as error:
         st.error(str(error))
         return
-    done(message, renamed)
+    forget_model(changed)
+    if renamed_to and st.session_state.get(MODEL_KEY) == changed:
+        st.session_state[MODEL_KEY] = renamed_to
+    st.session_state[NOTICE_KEY] = (True, message)
+    st.rerun()
 
 
 def rename_form(trained: list[str]) -> None:
@@ -82,7 +64,7 @@ def rename_form(trained: list[str]) -> None:
         new = st.text_input("New name", help="letters, digits, '-' and '_'", key="rename_new")
         if not st.form_submit_button("Rename"):
             return
-    act(lambda: models.rename_model(old, new.strip()), f"Renamed '{old}' to '{new.strip()}'.", (old, new.strip()))
+    act(lambda: models.rename_model(old, new.strip()), old, f"Renamed '{old}' to '{new.strip()}'.", new.strip())
 
 
 def delete_control(trained: list[str]) -> None:
@@ -91,20 +73,40 @@ def delete_control(trained: list[str]) -> None:
         st.write(f"Delete '{name}' and its run folder (checkpoints, logs, exports)? This cannot be undone.")
         if not st.button(f"Delete '{name}' for good", key="delete_confirm", type="primary"):
             return
-    act(lambda: models.delete_model(name), f"Deleted '{name}'.")
+    act(lambda: models.delete_model(name), name, f"Deleted '{name}'.")
 
 
 def combine_form(names: list[str]) -> None:
+    """Starts the ensemble's background job on submit; its progress shows below the form."""
     with st.form("combine"):
         chosen = st.multiselect("Models", names, key="combine_models")
         new = st.text_input("Name of the ensemble", help="letters, digits, '-' and '_'", key="combine_name")
         if not st.form_submit_button("Combine"):
             return
-    with st.spinner(f"Combining {len(chosen)} models…"):
-        act(
-            lambda: models.combine_models(chosen, new.strip()),
-            f"Saved '{new.strip()}', the ensemble of {', '.join(chosen)}.",
-        )
+    try:
+        started = combine.start_combine(chosen, new.strip())
+    except EmotionCoreError as error:
+        st.error(str(error))
+        return
+    st.session_state[COMBINE_KEY] = started.name
+
+
+def combine_progress(name: str) -> None:
+    """The session's combine job: a progress line while it runs (this fragment reruns itself), then its outcome."""
+    try:
+        job = combine.combine_status(name)
+    except EmotionCoreError:
+        st.session_state.pop(COMBINE_KEY, None)
+        return
+    if job.alive:
+        st.info(f"Combining {', '.join(job.members)} into '{job.name}': {job.step}…", icon=":material/hourglass_top:")
+        return
+    st.session_state.pop(COMBINE_KEY, None)
+    if job.status == "finished":
+        st.session_state[NOTICE_KEY] = (True, f"Saved '{job.name}', the ensemble of {', '.join(job.members)}.")
+    else:
+        st.session_state[NOTICE_KEY] = (False, f"Could not combine '{job.name}': {job.step}")
+    st.rerun(scope="app")  # the model table above lists the new model
 
 
 def compare_section(names: list[str]) -> None:
@@ -114,16 +116,15 @@ def compare_section(names: list[str]) -> None:
     split = st.selectbox("Split", dataset.splits, index=dataset.splits.index("test") if "test" in dataset.splits else 0)
     if not chosen or not st.button("Compare", type="primary", key="compare"):
         return
-    stamps = tuple(model_version(name) for name in chosen)
+    reports = {}
     try:
-        with (
-            model_errors(", ".join(chosen)),
-            st.spinner(f"Classifying {split} with {len(chosen)} models…", show_time=True),
-        ):
-            frame = comparison(tuple(chosen), stamps, path, data_version(path), split)
+        with st.spinner(f"Classifying {split} with {len(chosen)} models…", show_time=True):
+            for name in chosen:  # each with its cached Predictor, and scored once per model, data and split
+                reports[name] = evaluation_or_error(name, path, split)[0]
     except (EmotionCoreError, ValueError, OSError) as error:
         st.error(f"Cannot compare: {error}")
         return
+    frame = comparison_frame(reports)
     st.altair_chart(recall_chart(frame), key="compare-recall")
     accuracy = frame.drop_duplicates("model").set_index("model")["accuracy"]
     st.caption("Accuracy: " + ", ".join(f"{name} {value:.1%}" for name, value in accuracy.items()))
@@ -132,8 +133,9 @@ def compare_section(names: list[str]) -> None:
 
 model_picker()
 st.title("Models")
-if NOTICE_KEY in st.session_state:
-    st.success(st.session_state.pop(NOTICE_KEY))
+if NOTICE_KEY in st.session_state:  # what the last rename, delete or combine did
+    succeeded, notice = st.session_state.pop(NOTICE_KEY)
+    (st.success if succeeded else st.error)(notice)
 
 st.dataframe(
     models.model_table(),
@@ -160,9 +162,12 @@ with right:
 st.subheader("Combine")
 st.caption(
     "Models trained apart make different mistakes: an ensemble answers with their consensus (the mean of their "
-    "logits), usually more accurately than any one, at the cost of running each."
+    "logits), usually more accurately than any one, at the cost of running each. It is saved in the background "
+    "(it continues if you leave this page) and joins the model list when done."
 )
 combine_form(names)
+if COMBINE_KEY in st.session_state:
+    st.fragment(combine_progress, run_every=REFRESH_S)(st.session_state[COMBINE_KEY])
 
 st.subheader("Compare")
 st.caption("Per-class recall of each model on the same dataset split (F1 in the table below the chart).")

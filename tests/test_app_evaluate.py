@@ -5,6 +5,8 @@ from pathlib import Path
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
+from dashboard.common import get_predictor
+from emotion_core.classify.predictor import Predictor
 from emotion_core.data.evaluate import confident_mistakes
 from train.evaluate import evaluate, evaluate_with_predictions
 
@@ -52,3 +54,24 @@ def test_confident_mistakes_are_wrong_and_sorted(tiny_run, tiny_zip):
     for m in mistakes:
         i = result.refs.index(m.ref)
         assert result.labels[result.y[i]] == m.true and result.labels[result.probabilities[i].argmax()] == m.predicted
+
+
+def test_evaluate_and_compare_share_the_apps_cached_predictor(tiny_run, tiny_zip, monkeypatch):
+    """One model load for both pages (the Photo page's too): neither loads a copy of its own."""
+    monkeypatch.setenv("EMOTION_RUNS", str(tiny_run.parent))
+    get_predictor.clear()
+    loads = []
+    load = Predictor.load.__func__
+    monkeypatch.setattr(Predictor, "load", classmethod(lambda cls, *a, **k: loads.append(a) or load(cls, *a, **k)))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["model_name"] = tiny_run.name
+    at.session_state["data_path"] = str(tiny_zip)
+    at.switch_page("pages/evaluate.py").run()
+    next(b for b in at.button if b.label.startswith("Evaluate")).click().run()
+    assert not at.exception, at.exception
+    at.switch_page("pages/models.py").run()
+    at.multiselect(key="compare_models").set_value([tiny_run.name]).run()
+    at.button(key="compare").click().run()
+    assert not at.exception, at.exception
+    assert at.get("vega_lite_chart"), "the comparison was drawn"
+    assert loads == [(tiny_run.name,)], loads

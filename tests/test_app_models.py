@@ -1,14 +1,20 @@
 """Models page (table, rename, delete with confirmation, comparison chart) and the Train page's start-from-model box."""
 
 import json
+import time
 from pathlib import Path
 
+import pytest
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
+from dashboard import common
+from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import list_models
+from emotion_core.classify.run_folder import COMBINE_DIR
+from emotion_core.data.evaluate import evaluate_predictor
 from emotion_core.jobs.background import JobStatus
-from train import launcher
+from train import combine, ensemble, launcher
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -86,7 +92,7 @@ def test_train_page_starts_from_a_chosen_model(runs, tiny_zip, monkeypatch):
     assert launched and launched[0].init == "alpha"
 
 
-def test_combine_saves_an_ensemble_and_refuses_a_single_model(runs):
+def test_combine_refuses_a_single_model_a_taken_name_and_unlike_members(runs):
     at = models_page()
     at.multiselect(key="combine_models").select("alpha")
     at.text_input(key="combine_name").input("pair")
@@ -94,9 +100,67 @@ def test_combine_saves_an_ensemble_and_refuses_a_single_model(runs):
     assert "at least two" in at.error[0].value and not (runs / "pair").exists()
 
     at.multiselect(key="combine_models").select("beta")
+    at.text_input(key="combine_name").input("beta")
     button(at, "Combine").click().run()
+    assert "already exists" in at.error[0].value
+
+    metadata = json.loads((runs / "beta" / "metadata.json").read_text())
+    (runs / "beta" / "metadata.json").write_text(json.dumps({**metadata, "labels": metadata["labels"][::-1]}))
+    at.text_input(key="combine_name").input("pair")
+    button(at, "Combine").click().run()
+    assert "names classes" in at.error[0].value and not (runs / COMBINE_DIR / "pair").exists(), "no job started"
+
+
+def test_a_failed_combine_says_why_in_one_line(runs):
+    job = runs / COMBINE_DIR / "pair"
+    job.mkdir(parents=True)
+    (job / "job.json").write_text(json.dumps({"pid": 2**22 + 1, "members": ["alpha", "beta"]}))  # no such process
+    (job / "combine.log").write_text("loading member 1/2: alpha\nerror: model 'beta' does not end in a softmax\n")
+    at = models_page(combine_job="pair")
+    assert [e.value for e in at.error] == ["Could not combine 'pair': model 'beta' does not end in a softmax"]
+    assert "combine_job" not in at.session_state
+
+
+@pytest.mark.slow  # a real `python -m train ensemble` process (TensorFlow starts in it)
+def test_combine_runs_in_the_background_and_saves_an_ensemble(runs, monkeypatch):
+    def in_process(*args, **kwargs):
+        raise AssertionError("the ensemble was built in the app's process")
+
+    monkeypatch.setattr(ensemble, "ensemble", in_process)
+    at = models_page()
+    at.multiselect(key="combine_models").set_value(["alpha", "beta"])
+    at.text_input(key="combine_name").input("pair")
+    button(at, "Combine").click().run()
+    assert not at.exception, at.exception
+    assert any("Combining alpha, beta into 'pair'" in i.value for i in at.info), [i.value for i in at.info]
+
+    deadline = time.monotonic() + 180
+    while combine.combine_status("pair").alive:
+        assert time.monotonic() < deadline, "the combine job did not finish in 3 minutes"
+        time.sleep(1)
+    at.run()
     assert not at.exception, at.exception
     assert at.success[0].value == "Saved 'pair', the ensemble of alpha, beta."
     assert "pair" in list(at.dataframe[0].value["model"])
     metadata = json.loads((runs / "pair" / "metadata.json").read_text())
     assert metadata["architecture"] == "ensemble" and metadata["training"]["members"] == ["alpha", "beta"]
+
+
+def test_rename_forgets_only_the_renamed_models_cache(runs, tiny_zip, monkeypatch):
+    """Another visitor's cached model and scores survive a rename; only what was cached as 'alpha' goes."""
+    for name in ("alpha", "beta"):
+        common.evaluation_or_error(name, str(tiny_zip), "test")
+    loads, scorings = [], []
+    load = Predictor.load.__func__
+    monkeypatch.setattr(Predictor, "load", classmethod(lambda cls, *a, **k: loads.append(a) or load(cls, *a, **k)))
+    monkeypatch.setattr(common, "evaluate_predictor", lambda *a, **k: scorings.append(a) or evaluate_predictor(*a, **k))
+
+    at = models_page(model_name="alpha")
+    at.text_input(key="rename_new").input("gamma")
+    button(at, "Rename").click().run()
+    assert at.success[0].value == "Renamed 'alpha' to 'gamma'."
+
+    common.evaluation_or_error("beta", str(tiny_zip), "test")
+    assert not loads and not scorings, "beta's Predictor and scores were dropped too"
+    common.evaluation_or_error("gamma", str(tiny_zip), "test")
+    assert len(loads) == 1 and len(scorings) == 1, "the renamed model is loaded and scored under its new name"

@@ -8,6 +8,7 @@ import pytest
 from emotion_core.classify.network import build_model, save_run
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import read_card
+from emotion_core.errors import ModelActionError
 from emotion_core.labels import EMOTIONS
 from tests.conftest import fake_face, run_module
 from train.config import TrainConfig
@@ -50,9 +51,9 @@ def test_answer_is_the_normalised_geometric_mean_with_the_members_corrections(me
 
 def test_members_must_agree_on_classes(members, tmp_path):
     odd = random_run(tmp_path, "odd", seed=3, labels=("angry", "happy", "sad", "neutral"))
-    with pytest.raises(ValueError, match="names classes"):
+    with pytest.raises(ModelActionError, match="names classes"):
         ensemble([str(members[0]), str(odd)], tmp_path / "bad")
-    with pytest.raises(ValueError, match="at least two"):
+    with pytest.raises(ModelActionError, match="at least two"):
         ensemble([str(members[0])], tmp_path / "alone")
 
 

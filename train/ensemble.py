@@ -9,6 +9,7 @@ runtime (Keras, TFLite int8 for the webcam) runs it as it runs a single model.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,22 +20,26 @@ import numpy as np
 from keras import layers
 
 from emotion_core.classify.architectures import ENSEMBLE
-from emotion_core.classify.card import ModelCard
+from emotion_core.classify.card import ModelCard, check_ensemble_members
 from emotion_core.classify.network import load_run, save_run
 from emotion_core.classify.registry import read_card, resolve_model
 from emotion_core.classify.run_folder import METADATA_FILE
 from emotion_core.files import write_json_atomic
 from train.evaluate import evaluate
 
+logger = logging.getLogger(__name__)  # progress lines: the Models page shows the last one while it combines
+
 
 def ensemble(models: Sequence[str], out: str | Path) -> Path:
     """Write run folder ``out`` holding the ensemble of ``models`` (registered names or run folders)."""
-    if len(models) < 2:
-        raise ValueError("an ensemble needs at least two models")
     folders = [resolve_model(name) for name in models]
-    loaded = [load_run(folder) for folder in folders]
+    check_ensemble_members([read_card(folder) for folder in folders])
+    loaded = []
+    for i, folder in enumerate(folders, start=1):
+        logger.info(f"loading member {i}/{len(folders)}: {folder.name}")
+        loaded.append(load_run(folder))
     cards = [card for _, card in loaded]
-    check_compatible(cards)
+    logger.info("building the ensemble")
     size = cards[0].input_size
     inputs = keras.Input((size, size, 1), name="face")
     logits = [member_logits(model, f"member_{i}")(inputs) for i, (model, _) in enumerate(loaded)]
@@ -51,17 +56,8 @@ def ensemble(models: Sequence[str], out: str | Path) -> Path:
         created=time.strftime("%Y-%m-%dT%H:%M:%S"),
         init="",
     )
+    logger.info(f"saving '{card.name}'")
     return save_run(out, model, card.to_metadata())
-
-
-def check_compatible(cards: Sequence[ModelCard]) -> None:
-    """Members must read the same crop and name the same classes in the same order, or their mean means nothing."""
-    first = cards[0]
-    for card in cards[1:]:
-        if card.labels != first.labels:
-            raise ValueError(f"'{card.name}' names classes {list(card.labels)}, '{first.name}' {list(first.labels)}")
-        if (card.input_size, card.preprocess, card.faces) != (first.input_size, first.preprocess, first.faces):
-            raise ValueError(f"'{card.name}' crops faces differently from '{first.name}'; ensemble like with like")
 
 
 def member_logits(model: keras.Model, name: str) -> keras.Model:

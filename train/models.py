@@ -1,4 +1,4 @@
-"""Managing registered models: list, rename, delete, compare and combine them.
+"""Managing registered models: list, rename, delete and compare them (train.combine combines them).
 
 It lives in ``train`` rather than ``emotion_core.classify.registry`` because renaming or deleting must know whether a
 training run is writing into the folder (train.launcher) and comparing scores through train.evaluate.
@@ -23,6 +23,7 @@ from emotion_core.classify.registry import (
     runs_dir,
 )
 from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE, OUTPUT_FILE, STATE_FILE
+from emotion_core.data.evaluate import comparison_frame
 from emotion_core.errors import ModelActionError, ModelNotFoundError
 from emotion_core.files import write_json_atomic
 from train import launcher
@@ -38,7 +39,7 @@ def model_table() -> pd.DataFrame:
 def rename_model(old: str, new: str) -> Path:
     """Rename a trained model's run folder (one atomic rename) and the name in its metadata."""
     folder = _managed_folder(old)
-    target = _new_folder(new)
+    target = new_model_folder(new)
     os.rename(folder, target)  # atomic within the runs folder: the model is listed under one name or the other
     metadata = read_metadata(target)
     write_json_atomic(target / METADATA_FILE, {**metadata, "name": new})
@@ -55,31 +56,14 @@ def delete_model(name: str) -> None:
     shutil.rmtree(trash)
 
 
-def combine_models(names: list[str], new: str) -> Path:
-    """Save models ``names`` as one ensemble model ``new`` in the runs folder (see train.ensemble)."""
-    from train.ensemble import ensemble
-
-    target = _new_folder(new)
-    try:
-        return ensemble(names, target)
-    except ValueError as error:
-        raise ModelActionError(str(error)) from None
-
-
 def compare_models(names: list[str], data: str | Path, split: str = "test") -> pd.DataFrame:
     """Long rows (model, class, precision, recall, f1, support, accuracy) of several models on one split."""
     from train.evaluate import evaluate
 
-    frames = []
-    for name in names:
-        report = evaluate(data, split, name)
-        frame = pd.DataFrame.from_dict(report["per_class"], orient="index").rename_axis("class").reset_index()
-        frames.append(frame.assign(model=name, accuracy=report["accuracy"]))
-    columns = ["model", "class", "precision", "recall", "f1", "support", "accuracy"]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    return comparison_frame({name: evaluate(data, split, name) for name in names})
 
 
-def _new_folder(name: str) -> Path:
+def new_model_folder(name: str) -> Path:
     """Where a model called ``name`` would live in the runs folder, else ModelActionError if it may not be."""
     if not NAME_PATTERN.fullmatch(name):
         raise ModelActionError(f"'{name}' is not a valid model name: use 1-64 letters, digits, '-' or '_'")

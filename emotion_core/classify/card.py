@@ -7,14 +7,14 @@ know are kept in ``extra`` and written back unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from emotion_core.classify.views import TestTimeViews
-from emotion_core.errors import ModelLoadError
+from emotion_core.errors import ModelActionError, ModelLoadError
 from emotion_core.vision.align import PreprocessConfig
 
 KNOWN_KEYS = (
@@ -105,3 +105,20 @@ class ModelCard:
             return probabilities
         weighted = probabilities * np.asarray(self.class_weights, probabilities.dtype)
         return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def check_ensemble_members(cards: Sequence[ModelCard]) -> None:
+    """Members must read the same crop and name the same classes in the same order, or their mean means nothing.
+
+    ModelActionError says which member differs; cheap (cards only), so the app checks before starting a job.
+    """
+    if len(cards) < 2:
+        raise ModelActionError("an ensemble needs at least two models")
+    first = cards[0]
+    for card in cards[1:]:
+        if card.labels != first.labels:
+            raise ModelActionError(
+                f"'{card.name}' names classes {list(card.labels)}, '{first.name}' {list(first.labels)}"
+            )
+        if (card.input_size, card.preprocess, card.faces) != (first.input_size, first.preprocess, first.faces):
+            raise ModelActionError(f"'{card.name}' crops faces unlike '{first.name}'; ensemble like with like")

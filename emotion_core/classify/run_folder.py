@@ -17,6 +17,7 @@ LOG_FILE = "log.csv"  # one row per finished epoch (Keras's CSVLogger)
 CONFIG_FILE = "config.json"  # the TrainConfig, written just before the first epoch
 OUTPUT_FILE = "train.log"  # the background process's stdout and stderr
 ACTIVE_FILE = "active.json"  # in the runs folder, not a run folder: {run, pid, started, start_epoch, epochs}
+COMBINE_DIR = ".combining"  # in the runs folder: one folder per ensemble being saved (train.combine), not a run
 
 
 def is_model_folder(folder: Path) -> bool:

@@ -1,12 +1,27 @@
-"""Scoring: accuracy, per-class precision/recall/F1 and the confusion matrix over the classes the data has."""
+"""Evaluation given a Predictor: accuracy, per-class precision/recall/F1 and the confusion matrix over the
+classes the data has, the most confident mistakes, and several models side by side.
+
+It takes a loaded Predictor rather than a model name, so the dashboard scores with the model it already keeps warm
+and the CLI (train.evaluate) loads one itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from emotion_core.data.datasets import FaceChoice, open_dataset
+from emotion_core.data.photo_crops import CropCache, PhotoCropper
+from emotion_core.errors import DatasetLayoutError
+
+if TYPE_CHECKING:
+    from emotion_core.classify.predictor import Predictor
+    from emotion_core.data.person_splits import PersonSplit
 
 NO_FACE = -1  # a y_pred value: the photo's face was not found, so no class was predicted (always wrong)
 NO_FACE_COLUMN = "no face"
@@ -47,6 +62,62 @@ def score(y_true: np.ndarray, y_pred: np.ndarray, labels: list[str]) -> dict[str
     }
 
 
+@dataclass
+class Evaluation:
+    """A report plus what it was computed from, per sample, for galleries and drill-downs."""
+
+    report: dict[str, Any]
+    labels: list[str]  # the model's classes: columns of ``probabilities``
+    refs: list[str]  # dataset file (or CSV line) of each scored sample
+    x: np.ndarray  # (n, 48, 48, 1) uint8 model inputs
+    y: np.ndarray  # true class index into ``labels``
+    probabilities: np.ndarray  # (n, len(labels))
+    faces: FaceChoice | None = None  # crops or detect, and why
+
+
+def evaluate_predictor(
+    predictor: Predictor,
+    data: str | Path,
+    split: str = "test",
+    faces: str = "auto",
+    people: PersonSplit | None = None,
+) -> Evaluation:
+    """Score ``predictor`` on ``data``'s ``split`` (the DESIGN.md report), keeping each sample's probabilities.
+
+    With ``faces`` 'detect' (or 'auto' on photos) each photo is cropped to its largest face as the Predictor
+    does; a photo without a face counts as a wrong answer (``n`` includes it), listed under faces.no_face.
+    The card's test-time views and class weights apply, as they do to every answer the Predictor gives.
+    """
+    labels = predictor.labels
+    dataset = open_dataset(data)
+    if people:
+        dataset = people.apply(dataset)
+    samples = dataset.split_samples(split)
+    unknown = sorted({s.label for s in samples} - set(labels))
+    if unknown and len(unknown) == len({s.label for s in samples}):
+        raise DatasetLayoutError(f"none of the classes in {data} ({', '.join(unknown)}) are known to the model")
+    config = predictor.preprocess_config
+    choice = dataset.choose_faces(faces, config.size)
+    cropper = PhotoCropper(config, predictor.detector, CropCache()) if choice.mode == "detect" else None
+    loaded = dataset.load_faces(samples, labels, cropper)
+    probabilities = predictor.classify_all(loaded.x)
+    missed = np.array([labels.index(s.label) for s in loaded.no_face], dtype=np.int64)
+    y_pred = np.concatenate([probabilities.argmax(axis=1), np.full(len(missed), NO_FACE)])
+    report = score(np.concatenate([loaded.y, missed]), y_pred, labels)
+    report["model"] = predictor.card.name
+    report["runtime"] = predictor.runtime
+    if predictor.file:
+        report["file"] = predictor.file
+    report["skipped"] = {"unreadable": [ref for ref, _ in loaded.bad], "unknown_classes": unknown}
+    report["faces"] = {
+        "mode": choice.mode,
+        "chosen": choice.reason,
+        "no_face": [s.ref for s in loaded.no_face],  # scored as wrong answers
+        "several": [ref for ref, _ in loaded.several],  # scored on their largest face
+    }
+    return Evaluation(report, labels, loaded.refs, loaded.x, loaded.y, probabilities, choice)
+
+
 @dataclass(frozen=True)
 class Mistake:
     """A misclassified sample, for the gallery of confident mistakes."""
@@ -85,3 +156,17 @@ def confusion_frame(report: dict[str, Any]) -> pd.DataFrame:
         columns = report["confusion_columns"]
         rows += [(true, predicted, n, n / total) for predicted, n in zip(columns, counts, strict=True)]
     return pd.DataFrame(rows, columns=["true", "predicted", "count", "share"])
+
+
+COMPARISON_COLUMNS = ["model", "class", "precision", "recall", "f1", "support", "accuracy"]
+
+
+def comparison_frame(reports: Mapping[str, dict[str, Any]]) -> pd.DataFrame:
+    """Long rows (COMPARISON_COLUMNS) of several models' reports on one split, in the mapping's order."""
+    frames = [
+        per_class_frame(report).reset_index().assign(model=name, accuracy=report["accuracy"])
+        for name, report in reports.items()
+    ]
+    return (
+        pd.concat(frames, ignore_index=True)[COMPARISON_COLUMNS] if frames else pd.DataFrame(columns=COMPARISON_COLUMNS)
+    )
