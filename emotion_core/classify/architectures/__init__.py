@@ -6,8 +6,11 @@ face), and a line in ``ARCHITECTURES``.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from emotion_core.errors import UnknownArchitectureError
@@ -31,3 +34,16 @@ def builder(name: str) -> Callable[[Any, int], Any]:
     """The ``build`` function of architecture ``name`` (imports Keras)."""
     module = importlib.import_module(f"{__name__}.{ARCHITECTURES[check_architecture(name)]}")
     return module.build
+
+
+def summary(name: str) -> str:
+    """The first line of architecture ``name``'s module docstring (what it is, in words), read without importing
+    it (no Keras); "" for a name this version cannot build."""
+    spec = importlib.util.find_spec(f"{__name__}.{ARCHITECTURES[name]}") if name in ARCHITECTURES else None
+    if spec is None or not spec.origin:
+        return ""
+    try:
+        docstring = ast.get_docstring(ast.parse(Path(spec.origin).read_text())) or ""
+    except (OSError, SyntaxError):
+        return ""
+    return docstring.strip().splitlines()[0] if docstring.strip() else ""
