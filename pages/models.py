@@ -92,20 +92,21 @@ def combine_form(names: list[str]) -> None:
 
 
 def combine_progress(name: str) -> None:
-    """The session's combine job: a progress line while it runs (this fragment reruns itself), then its outcome."""
+    """The session's combine job: its progress while it runs (this fragment reruns itself), then its outcome."""
     try:
-        job = combine.combine_status(name)
+        current = combine.combine_status(name)
     except EmotionCoreError:
         st.session_state.pop(COMBINE_KEY, None)
         return
+    job, members = current.job, ", ".join(current.members)
     if job.alive:
-        st.info(f"Combining {', '.join(job.members)} into '{job.name}': {job.step}…", icon=":material/hourglass_top:")
+        st.progress(job.fraction, text=f"Combining {members} into '{current.name}': {current.step}…")
         return
     st.session_state.pop(COMBINE_KEY, None)
     if job.status == "finished":
-        st.session_state[NOTICE_KEY] = (True, f"Saved '{job.name}', the ensemble of {', '.join(job.members)}.")
+        st.session_state[NOTICE_KEY] = (True, f"Saved '{current.name}', the ensemble of {members}.")
     else:
-        st.session_state[NOTICE_KEY] = (False, f"Could not combine '{job.name}': {job.step}")
+        st.session_state[NOTICE_KEY] = (False, f"Could not combine '{current.name}': {current.step}")
     st.rerun(scope="app")  # the model table above lists the new model
 
 

@@ -1,6 +1,8 @@
 """Models page (table, rename, delete with confirmation, comparison chart) and the Train page's start-from-model box."""
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -121,6 +123,24 @@ def test_a_failed_combine_says_why_in_one_line(runs):
     assert "combine_job" not in at.session_state
 
 
+def test_a_running_combine_shows_its_step(runs):
+    """A sleeping process whose command line says 'train' poses as the job (no TensorFlow, no CPU)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "train"], start_new_session=True)
+    try:
+        job = runs / COMBINE_DIR / "pair"
+        job.mkdir(parents=True)
+        (job / "job.json").write_text(json.dumps({"pid": process.pid, "members": ["alpha", "beta"]}))
+        (job / "combine.log").write_text("loading member 1/2: alpha\nloading member 2/2: beta\n")
+        at = models_page(combine_job="pair")
+        progress = at.get("progress")[0].proto
+        assert progress.text == "Combining alpha, beta into 'pair': loading member 2/2: beta…"
+        assert progress.value == 25  # one of four steps done: alpha loaded
+        assert at.session_state["combine_job"] == "pair" and not at.error
+    finally:
+        process.kill()
+        process.wait()
+
+
 @pytest.mark.slow  # a real `python -m train ensemble` process (TensorFlow starts in it)
 def test_combine_runs_in_the_background_and_saves_an_ensemble(runs, monkeypatch):
     def in_process(*args, **kwargs):
@@ -132,10 +152,10 @@ def test_combine_runs_in_the_background_and_saves_an_ensemble(runs, monkeypatch)
     at.text_input(key="combine_name").input("pair")
     button(at, "Combine").click().run()
     assert not at.exception, at.exception
-    assert any("Combining alpha, beta into 'pair'" in i.value for i in at.info), [i.value for i in at.info]
+    assert "Combining alpha, beta into 'pair'" in at.get("progress")[0].proto.text
 
     deadline = time.monotonic() + 180
-    while combine.combine_status("pair").alive:
+    while combine.combine_status("pair").job.alive:
         assert time.monotonic() < deadline, "the combine job did not finish in 3 minutes"
         time.sleep(1)
     at.run()
