@@ -117,7 +117,7 @@ def test_a_failed_combine_says_why_in_one_line(runs):
     job = runs / COMBINE_DIR / "pair"
     job.mkdir(parents=True)
     (job / "job.json").write_text(json.dumps({"pid": 2**22 + 1, "members": ["alpha", "beta"]}))  # no such process
-    (job / "combine.log").write_text("loading member 1/2: alpha\nerror: model 'beta' does not end in a softmax\n")
+    (job / "combine.log").write_text("step: loading member 1/2: alpha\nerror: model 'beta' does not end in a softmax\n")
     at = models_page(combine_job="pair")
     assert [e.value for e in at.error] == ["Could not combine 'pair': model 'beta' does not end in a softmax"]
     assert "combine_job" not in at.session_state
@@ -130,7 +130,8 @@ def test_a_running_combine_shows_its_step(runs):
         job = runs / COMBINE_DIR / "pair"
         job.mkdir(parents=True)
         (job / "job.json").write_text(json.dumps({"pid": process.pid, "members": ["alpha", "beta"]}))
-        (job / "combine.log").write_text("loading member 1/2: alpha\nloading member 2/2: beta\n")
+        log = "step: loading member 1/2: alpha\nI0000 00:00:1.2 cudart_stub.cc:31] Could not find cuda\n"
+        (job / "combine.log").write_text(log + "step: loading member 2/2: beta\nW0000 a TensorFlow warning\n")
         at = models_page(combine_job="pair")
         progress = at.get("progress")[0].proto
         assert progress.text == "Combining alpha, beta into 'pair': loading member 2/2: beta…"

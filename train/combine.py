@@ -2,10 +2,10 @@
 progress back, so loading the members and building the ensemble's Keras graph never happen in the app's process.
 
 Each job has a folder ``<runs>/.combining/<name>/`` holding ``job.json`` (pid, members, start time) and
-``combine.log`` (the process's output: one progress line per step, or the error). The ensemble itself is written
-to ``<runs>/<name>`` and is listed as a model once both of its files are there. Its state reads as every other
-background job's (emotion_core.jobs.background.JobStatus); done/total count its steps: each member loaded, the
-graph built, the folder saved.
+``combine.log`` (the process's output, where a line starting with ``STEP`` marks each step and ``error:`` the CLI's
+one-line reason for failing). The ensemble itself is written to ``<runs>/<name>`` and is listed as a model once
+both of its files are there. Its state reads as every other background job's (``jobs.background.JobStatus``);
+done/total count its steps: each member loaded, the graph built, the folder saved.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from emotion_core.paths import runs_dir
 from train.models import new_model_folder
 
 JOB, LOG = "job.json", "combine.log"
+STEP = "step: "  # train.ensemble starts each progress line with it; the rest of the output (TensorFlow's) is not read
 EXTRA_STEPS = 2  # after loading each member: building the graph, saving the folder
 
 
@@ -75,7 +76,7 @@ def combine_status(name: str) -> CombineJob:
     total = len(members) + EXTRA_STEPS
     lines = _output_lines(job_dir / LOG)
     if process_alive(pid, b"train"):
-        progress = [line for line in lines if not line.startswith(("{", "WARNING", "INFO", "error"))]
+        progress = [line.removeprefix(STEP) for line in lines if line.startswith(STEP)]
         status = "running" if progress else "starting"
         step = progress[-1] if progress else "starting"
         return CombineJob(JobStatus(job_dir, status, max(0, len(progress) - 1), total, pid), members, step)

@@ -25,9 +25,10 @@ from emotion_core.classify.network import load_run, save_run
 from emotion_core.classify.registry import read_card, resolve_model
 from emotion_core.classify.run_folder import METADATA_FILE
 from emotion_core.files import write_json_atomic
+from train.combine import STEP
 from train.evaluate import evaluate
 
-logger = logging.getLogger(__name__)  # progress lines: the Models page shows the last one while it combines
+logger = logging.getLogger(__name__)  # STEP lines: the Models page shows the last one while it combines
 
 
 def ensemble(models: Sequence[str], out: str | Path) -> Path:
@@ -36,10 +37,10 @@ def ensemble(models: Sequence[str], out: str | Path) -> Path:
     check_ensemble_members([read_card(folder) for folder in folders])
     loaded = []
     for i, folder in enumerate(folders, start=1):
-        logger.info(f"loading member {i}/{len(folders)}: {folder.name}")
+        logger.info(f"{STEP}loading member {i}/{len(folders)}: {folder.name}")
         loaded.append(load_run(folder))
     cards = [card for _, card in loaded]
-    logger.info("building the ensemble")
+    logger.info(f"{STEP}building the ensemble")
     size = cards[0].input_size
     inputs = keras.Input((size, size, 1), name="face")
     logits = [member_logits(model, f"member_{i}")(inputs) for i, (model, _) in enumerate(loaded)]
@@ -56,7 +57,7 @@ def ensemble(models: Sequence[str], out: str | Path) -> Path:
         created=time.strftime("%Y-%m-%dT%H:%M:%S"),
         init="",
     )
-    logger.info(f"saving '{card.name}'")
+    logger.info(f"{STEP}saving '{card.name}'")
     return save_run(out, model, card.to_metadata())
 
 
