@@ -23,7 +23,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from process_memory import memory_mb  # beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_UPLOADS, MAX_DECLARED_MB, MAX_WAIT_S = 32, 64, 180  # hard bounds, whatever is asked
@@ -103,20 +103,6 @@ def request_head(port: int, token: str, declared_mb: float) -> bytes:
         f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {int(declared_mb * 2**20)}\r\n\r\n"
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="big.png"\r\n\r\n'
     ).encode()
-
-
-def memory_mb(pid: int) -> tuple[float, float]:
-    """Resident memory and bytes of temporary files held open by ``pid``, in MB."""
-    rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").open() if line.startswith("VmRSS:"))
-    spooled = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-            if target.endswith("(deleted)") or target.startswith(tempfile.gettempdir()):
-                spooled += fd.stat().st_size
-        except OSError:
-            continue
-    return round(rss / 1024, 1), round(spooled / 2**20, 1)
 
 
 def stalled_uploads(port: int, pid: int, head: bytes, args: argparse.Namespace) -> dict[str, object]:

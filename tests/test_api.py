@@ -9,7 +9,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from benchmarks.process_memory import memory_mb
 from emotion_core.classify.predictor import Predictor
 from emotion_core.errors import EmotionCoreError
 from emotion_core.labels import EMOTIONS
@@ -391,20 +391,6 @@ def test_half_sent_requests_are_closed_within_the_timeouts(served: Served) -> No
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 422 ") and b"connection: close" in answer.lower()
     assert httpx.get(f"{served.url}/health").status_code == 200
-
-
-def memory_mb(pid: int) -> tuple[float, float]:
-    """The process's resident memory and the bytes of the temporary files it holds open (spooled uploads), in MB."""
-    rss = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").open() if line.startswith("VmRSS:"))
-    spooled = 0
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-            if target.endswith("(deleted)") or target.startswith(tempfile.gettempdir()):
-                spooled += fd.stat().st_size
-        except OSError:  # closed meanwhile
-            continue
-    return rss / 1024, spooled / 2**20
 
 
 @pytest.mark.slow  # a subprocess
