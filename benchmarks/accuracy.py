@@ -18,6 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from faces_accuracy import score_photos  # noqa: E402
 
+from emotion_core.settings import apply_process_defaults  # noqa: E402
+
+apply_process_defaults()  # an entry point: yuface's OpenMP waits passively, TensorFlow is quiet
+
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.paths import SHARED_DATA  # noqa: E402
 from train.evaluate import evaluate  # noqa: E402

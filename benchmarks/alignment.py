@@ -19,6 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from faces_accuracy import EXPECTED, FACES  # noqa: E402
 
+from emotion_core.settings import apply_process_defaults  # noqa: E402
+
+apply_process_defaults()  # an entry point: yuface's OpenMP waits passively, TensorFlow is quiet
+
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.labels import canonical_label  # noqa: E402
 from emotion_core.paths import SHARED_DATA  # noqa: E402

@@ -26,6 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from timing import median_ms  # noqa: E402
 
+from emotion_core.settings import apply_process_defaults  # noqa: E402
+
+apply_process_defaults()  # an entry point: yuface's OpenMP waits passively, TensorFlow is quiet
+
 from emotion_core.paths import SHARED_DATA  # noqa: E402
 from emotion_core.records import eye_angle  # noqa: E402
 from emotion_core.vision.decode import decode_image, read_image  # noqa: E402

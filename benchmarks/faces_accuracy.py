@@ -17,6 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from emotion_core.settings import apply_process_defaults  # noqa: E402
+
+apply_process_defaults()  # an entry point: yuface's OpenMP waits passively, TensorFlow is quiet
+
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.paths import SHARED_DATA  # noqa: E402
 from emotion_core.vision.align import faces_to_batch  # noqa: E402

@@ -36,6 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from webcam_fps import FACES, stream  # noqa: E402
 
+from emotion_core.settings import apply_process_defaults  # noqa: E402
+
+apply_process_defaults()  # an entry point: yuface's OpenMP waits passively, TensorFlow is quiet
+
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.live.webcam import LiveConfig, LiveProcessor  # noqa: E402
 from emotion_core.serve.photos import analyse_photo  # noqa: E402

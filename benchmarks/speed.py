@@ -25,6 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from timing import median_ms  # noqa: E402
 from webcam_fps import FACES, WARM_UP, run, stream  # noqa: E402
 
+from emotion_core.settings import apply_process_defaults  # noqa: E402
+
+apply_process_defaults()  # an entry point: yuface's OpenMP waits passively, TensorFlow is quiet
+
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.classify.tflite import live_model  # noqa: E402
 from emotion_core.live.webcam import LiveConfig, LiveProcessor  # noqa: E402

@@ -25,6 +25,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from emotion_core.settings import apply_process_defaults  # noqa: E402
+
+apply_process_defaults()  # an entry point: yuface's OpenMP waits passively, TensorFlow is quiet
+
 from emotion_core.classify.predictor import Predictor  # noqa: E402
 from emotion_core.live.video import SegmentSummary, analyse_video, csv_writer, frame_rows, probe  # noqa: E402
 from emotion_core.vision.decode import read_image  # noqa: E402
