@@ -73,6 +73,11 @@ class RayMissingError(EmotionCoreError):
     """--engine ray was chosen but Ray Data is not installed."""
 
 
+class RayJobError(EmotionCoreError):
+    """The Ray cluster cannot be reached, or lost the job (a node or worker gone past Ray's retries); the rows
+    written so far stay, and rerunning the same command resumes."""
+
+
 class EmptySplitError(EmotionCoreError, ValueError):
     """A split with no image that could be read (and, for photos, no face found)."""
 
