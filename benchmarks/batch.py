@@ -47,9 +47,11 @@ def make_input(root: Path, n: int) -> list[str]:
     return [str(target), str(FACES)]
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of pid and all its descendants (Ray's raylet and workers are descendants of the driver)."""
-    total, seen, todo = 0, set(), [pid]
+def tree_usage(pid: int) -> tuple[int, dict[int, float]]:
+    """Resident bytes of pid and all its descendants (Ray's raylet and workers are descendants of the driver), and
+    the CPU seconds each has used so far (on shared cores, CPU seconds compare engines better than wall time)."""
+    total, cpu, seen, todo = 0, {}, set(), [pid]
+    tick = os.sysconf("SC_CLK_TCK")
     while todo:
         p = todo.pop()
         if p in seen:
@@ -58,11 +60,13 @@ def tree_rss(pid: int) -> int:
         try:
             status = Path(f"/proc/{p}/status").read_text()
             total += int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) * 1024
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            cpu[p] = (int(fields[11]) + int(fields[12])) / tick
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, StopIteration, ValueError):
             pass
-    return total
+    return total, cpu
 
 
 def session_left(sid: int) -> list[int]:
@@ -87,9 +91,10 @@ def run(inputs: list[str], out: Path, engine: str, kill_at: float | None = None,
     child = subprocess.Popen(
         command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    peak = 0
+    peak, cpu = 0, {}
     while child.poll() is None:
-        peak = max(peak, tree_rss(child.pid))
+        rss, now = tree_usage(child.pid)
+        peak, cpu = max(peak, rss), {**cpu, **now}
         if kill_at is not None:
             try:
                 state = json.loads(progress.read_text())
@@ -102,11 +107,18 @@ def run(inputs: list[str], out: Path, engine: str, kill_at: float | None = None,
                 left = session_left(child.pid)
                 for pid in left:  # report, then clean up, so the next run is measured alone
                     os.kill(pid, signal.SIGKILL)
-                return {"seconds": time.monotonic() - started, "peak_rss": peak, "killed": True, "left": len(left)}
+                seconds = time.monotonic() - started
+                return {
+                    "seconds": seconds,
+                    "peak_rss": peak,
+                    "cpu_s": sum(cpu.values()),
+                    "killed": True,
+                    "left": len(left),
+                }
         time.sleep(0.25)
     seconds = time.monotonic() - started
     summary = json.loads(child.stdout.read().decode().strip().splitlines()[-1])
-    return {"seconds": seconds, "peak_rss": peak, **summary}
+    return {"seconds": seconds, "peak_rss": peak, "cpu_s": round(sum(cpu.values()), 1), **summary}
 
 
 def bench(inputs: list[str], root: Path, engine: str, n: int, repo: Path) -> dict:
@@ -127,7 +139,7 @@ def _keys(rows: Any) -> list[tuple]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=100_000, help="FER2013 images (default 100,000)")
+    parser.add_argument("--n", type=int, default=100_000, help="FER2013 images (default 100,000; 0: no kill)")
     parser.add_argument("--engines", default="local,ray")
     parser.add_argument("--flat", default="", help="extra full runs at these N, comma-separated (RSS against N)")
     parser.add_argument("--repo", type=Path, default=REPO, help="the checkout to run (default: this one)")
@@ -139,19 +151,21 @@ def main() -> None:
         for engine in engines:
             flat = run(make_input(root, n), root / f"flat-{engine}-{n}.parquet", engine, repo=args.repo)
             print(json.dumps({"engine": engine, "n": n, **flat}), file=sys.stderr)
-            table.append(f"| {engine} | {n + 50:,} | {flat['rate']:.1f} | {flat['peak_rss'] / 2**20:.0f} | – |")
-    inputs = make_input(root, args.n)
-    for engine in engines:
+            figures = f"{flat['rate']:.1f} | {flat['cpu_s']:.0f} | {flat['peak_rss'] / 2**20:.0f}"
+            table.append(f"| {engine} | {n + 50:,} | {figures} | – |")
+    inputs = make_input(root, args.n) if args.n else []
+    for engine in engines if args.n else []:
         row = bench(inputs, root, engine, args.n, args.repo)
         print(json.dumps(row), file=sys.stderr)
         r = row["resume"]
         table.append(
-            f"| {row['engine']} | {row['n'] + 50:,} | {row['full_rate']:.1f} | {row['full_peak_rss'] / 2**20:.0f} | "
+            f"| {row['engine']} | {row['n'] + 50:,} | {row['full_rate']:.1f} | {row['full_cpu_s']:.0f} | "
+            f"{row['full_peak_rss'] / 2**20:.0f} | "
             f"{r['seconds']:.1f} s ({r['skipped']:,} skipped, {r['units']:,} redone; same rows: {r['same_rows']}) |"
         )
     print(f"checkout: {args.repo}")
-    print("| engine | images | images/s | peak RSS (MiB) | resume after kill at 50 %: rerun s (skipped) |")
-    print("|---|---|---|---|---|")
+    print("| engine | images | images/s | CPU s | peak RSS (MiB) | resume after kill at 50 %: rerun s (skipped) |")
+    print("|---|---|---|---|---|---|")
     print("\n".join(table))
 
 

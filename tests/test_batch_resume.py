@@ -176,3 +176,40 @@ def test_a_video_killed_halfway_resumes_past_its_start(engine, clip, local_rows,
     assert summary.resumed == {str(clip): first_missing} and first_missing > 0  # decoding started past frame 0
     assert summary.skipped == written and summary.units == 120 - written
     assert_same_rows(rows(out), local_rows["clip"])
+
+
+@pytest.mark.slow  # a two-node Ray cluster, three jobs on it
+def test_a_two_node_cluster_gives_the_local_rows_and_a_lost_node_costs_no_row(
+    photos, local_rows, random_tiny_run, tmp_path
+):
+    """Head and a second node (one CPU each) on this machine, reached through RAY_ADDRESS as a user would."""
+    pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    from ray.cluster_utils import Cluster
+
+    store = {"num_cpus": 1, "object_store_memory": 100 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args=store)
+    try:
+        second = cluster.add_node(**store)
+        cluster.wait_for_nodes()
+        env = {**os.environ, **SMALL_PARTS, "RAY_ADDRESS": cluster.address}
+        out = tmp_path / "two-nodes.parquet"
+        summary = rerun(batch_command([photos], out, random_tiny_run, "ray"), env)
+        assert set(summary["nodes"]) == {cluster.head_node.node_id, second.node_id}, summary["nodes"]
+        assert min(summary["nodes"].values()) > 0 and sum(summary["nodes"].values()) == 160  # both detected
+        assert_same_rows(rows(out), local_rows["photos"])
+
+        lost = tmp_path / "lost-a-node.parquet"
+        command = batch_command([photos], lost, random_tiny_run, "ray")
+        child = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 240
+        while len(done_keys(lost)) < 40 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cluster.remove_node(second, allow_graceful=False)
+        _, stderr = child.communicate(timeout=300)
+        if child.returncode != 0:  # Ray could not finish on the head: one line says so, no traceback
+            assert "Traceback" not in stderr and stderr.strip().splitlines()[-1].startswith("error: the Ray job failed")
+        summary = rerun(command, env)
+        assert_same_rows(rows(lost), local_rows["photos"])
+        assert set(summary["nodes"]) <= {cluster.head_node.node_id}
+    finally:
+        cluster.shutdown()

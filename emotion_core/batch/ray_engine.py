@@ -1,25 +1,27 @@
-"""The batch job on Ray: work packets -> read+decode+detect (tasks, one CPU each) -> classify (actors, one
-Predictor each) -> rows, which the driver writes through the same atomic part files as the local engine as each
-packet comes back (so rows reach disk within seconds, a ``kill -9`` loses only the packets in flight, and a rerun
-skips everything written: the same resume, output format and rows as the local engine).
+"""The batch job on Ray: the driver plans work packets and keeps a few in flight on each node's worker actor (one
+per node: a thread per CPU decodes and detects, one Predictor classifies, see ray_stages), and writes each packet's
+rows through the same atomic part files as the local engine the moment they come back. So rows reach disk within
+seconds, a ``kill -9`` loses only the packets in flight, and a rerun skips everything written: the same resume,
+output format and rows as the local engine.
 
-Ray Core tasks and actors, not Ray Data: Ray Data adds three helper actors and its imports to every worker (~0.9 GB
-of resident memory on one machine, measured) for what is here a bounded window of packets and one stateful stage.
+Ray Core actors, not Ray Data: Ray Data adds three helper actors and its imports to every worker (~0.9 GB resident
+on one machine, measured), and a stage per process would import TensorFlow per CPU or ship every crop between
+processes. Sized from the cluster when the job starts, not fixed: one worker per node with CPUs, reserving them all,
+``PACKETS_PER_WORKER`` packets queued on each, and a local Ray's object store sized for that window rather than
+30 % of RAM. When a node dies, its worker's packets go to the workers left (the job finishes on fewer nodes); with
+none left the job stops with a one-line error and the rerun resumes.
 
-Sized from the cluster when the job starts, not fixed: as many packets detecting at once as it has CPUs (a few
-more queued per CPU), one classify actor per ``CPUS_PER_CLASSIFIER`` CPUs (a face costs ~1/20 of detecting it), and
-a local Ray's object store sized for that window rather than 30 % of RAM. Ray is optional (requirements-ray.txt, or
-``pip install '.[ray]'``) and imported only here, only when chosen. It connects to ``$RAY_ADDRESS`` when set (a
-cluster: this package travels with the job as a py_module; a model given by path must exist on the workers), else
-starts a local Ray with ``workers`` CPUs.
+Ray is optional (requirements-ray.txt, or ``pip install '.[ray]'``) and imported only here, only when chosen. It
+connects to ``$RAY_ADDRESS`` when set (a cluster: this package travels with the job as a py_module; a model given by
+path must exist on the workers), else starts a local Ray with ``workers`` CPUs.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from emotion_core.batch.job import BatchSummary
 from emotion_core.batch.output import PartWriter
 from emotion_core.batch.packets import plan_packets
-from emotion_core.batch.ray_stages import DEBUG_COLUMNS, Classify, detect
+from emotion_core.batch.ray_stages import DEBUG_COLUMNS, PACKETS_AT_ONCE, NodeWorker
 from emotion_core.batch.sources import iter_items
 from emotion_core.errors import RayJobError, RayMissingError, first_line
 from emotion_core.settings import PROCESS_DEFAULTS
@@ -37,17 +39,14 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from emotion_core.batch.job import BatchConfig, Progress
-    from emotion_core.classify.card import ModelCard
 
 logger = logging.getLogger(__name__)
 
 INSTALL_HELP = "pip install -r requirements-ray.txt (or pip install '.[ray]')"
 PACKAGE = Path(__file__).resolve().parent.parent
-CPUS_PER_CLASSIFIER = 8  # one Predictor keeps up with this many detecting CPUs (benchmarks/RESULTS.md)
-PACKETS_PER_CPU = 4  # packets in flight per CPU: detection runs ahead while a Predictor loads, a kill loses ~5 s
-PACKET_BYTES = 2**20  # a packet's crops and rows, generously: the object store a local Ray needs per packet
-LOCAL_STORE_MIN = 128 * 2**20  # a local Ray's object store: this at least (Ray's default is 30 % of RAM)
-DETECT_RETRIES = 3  # a detect task lost with its worker or node is run again elsewhere this many times
+PACKETS_PER_WORKER = PACKETS_AT_ONCE + 1  # two being worked on and one queued: no idle gap, and a kill loses ~3
+PACKET_BYTES = 2**20  # a packet's rows, generously: the object store a local Ray needs per packet in flight
+LOCAL_STORE_BYTES = 128 * 2**20  # a local Ray's object store (Ray's default is 30 % of RAM); Ray's minimum is 75 MB
 
 
 def check_ray() -> None:
@@ -58,26 +57,22 @@ def check_ray() -> None:
 
 
 @dataclass(frozen=True)
-class Sizing:
-    """How much of the cluster one job uses, read from its resources when the job starts."""
+class Node:
+    """A node the job runs a worker on: its Ray id and the CPUs the worker reserves (one detect thread each)."""
 
-    cpus: int  # packets detecting at once
-    classifiers: int  # classify actors, one Predictor (one TensorFlow) each
+    node_id: str
+    cpus: int
 
-    @classmethod
-    def of(cls, resources: dict[str, float]) -> Sizing:
-        cpus = max(1, int(resources.get("CPU", 1)))
-        return cls(cpus, max(1, math.ceil(cpus / CPUS_PER_CLASSIFIER)))
 
-    @property
-    def window(self) -> int:
-        """Packets in flight (detecting, waiting, classifying): bounds memory and what a kill loses."""
-        return self.cpus * PACKETS_PER_CPU + 2 * self.classifiers
+def cluster_nodes(ray: Any) -> list[Node]:
+    """The live nodes with at least one CPU, read from the cluster when the job starts."""
+    nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= 1]
+    return [Node(n["NodeID"], int(n["Resources"]["CPU"])) for n in nodes]
 
 
 def local_store_bytes(cpus: int) -> int:
-    """A local Ray's object store: room for the window of packets in flight, twice over."""
-    return max(LOCAL_STORE_MIN, 2 * Sizing(cpus, 1).window * PACKET_BYTES)
+    """A local Ray's object store: room for the packets in flight many times over, not 30 % of RAM."""
+    return max(LOCAL_STORE_BYTES, 4 * PACKETS_PER_WORKER * cpus * PACKET_BYTES)
 
 
 def run_ray(config: BatchConfig, done: set[tuple[str, int]], progress: Progress) -> BatchSummary:
@@ -116,57 +111,80 @@ def _init_ray(ray: Any, workers: int) -> bool:
 def _run(ray: Any, config: BatchConfig, done: set[tuple[str, int]], progress: Progress) -> BatchSummary:
     from emotion_core.classify.registry import read_card
 
-    card = read_card(config.model)
+    labels = list(read_card(config.model).labels)
     summary = BatchSummary(engine="ray")
     packets = (p.to_json() for p in plan_packets(iter_items(config.inputs), config.every, done, summary.resumed))
-    writer = PartWriter(config.out, list(card.labels))
-    _schedule(
-        ray, packets, card, config, Sizing.of(ray.cluster_resources()), lambda t: _write(t, writer, summary, progress)
-    )
+    writer = PartWriter(config.out, labels)
+    nodes = cluster_nodes(ray)
+    if not nodes:
+        raise RayJobError("the Ray cluster has no node with a CPU to run on")
+    _schedule(ray, packets, nodes, config, lambda table: _write(table, writer, summary, progress))
     writer.finish()
     return summary
 
 
 def _schedule(
-    ray: Any,
-    packets: Iterator[str],
-    card: ModelCard,
-    config: BatchConfig,
-    sizing: Sizing,
-    deliver: Callable[[pa.Table], None],
+    ray: Any, packets: Iterator[str], nodes: list[Node], config: BatchConfig, deliver: Callable[[pa.Table], None]
 ) -> None:
-    """Keep ``sizing.window`` packets in flight: each detected one goes to the least busy classifier; each classified
-    one is delivered (written) as soon as it is back. Packets are planned lazily, so a million images cost nothing
-    up front."""
-    detect_task = ray.remote(num_cpus=1, max_retries=DETECT_RETRIES)(detect)
-    # No CPU of its own: a Predictor uses ~1/20 of what detection does, so a reserved CPU would mostly idle.
-    # Restarted (on another node) when its node dies, and its calls retried there.
-    classify_actor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(Classify)
-    classifiers = [classify_actor.remote(config.model) for _ in range(sizing.classifiers)]
-    busy = [0] * len(classifiers)
-    card_ref = ray.put(card)
-    detecting: list[Any] = []
-    classifying: dict[Any, int] = {}  # result -> its classifier
+    """Keep ``PACKETS_PER_WORKER`` packets on each worker and deliver (write) each result as it lands. A worker that
+    dies (its node lost) hands its packets back to be sent to the others. Packets are planned lazily: a million
+    images cost nothing up front."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    remote = ray.remote(max_restarts=0, max_concurrency=PACKETS_AT_ONCE)(NodeWorker)
+    workers = [
+        remote.options(
+            num_cpus=node.cpus, scheduling_strategy=NodeAffinitySchedulingStrategy(node.node_id, soft=False)
+        ).remote(config.model, config.every, node.cpus)
+        for node in nodes
+    ]
+    in_flight: dict[Any, tuple[Any, str]] = {}  # result -> (worker, packet)
+    load = {worker: 0 for worker in workers}
+    retry: deque[str] = deque()
     more = True
     while True:
-        while more and len(detecting) + len(classifying) < sizing.window:
-            packet = next(packets, None)
-            if packet is None:
-                more = False
-            else:
-                detecting.append(detect_task.remote(packet, card_ref, config.every))
-        if not detecting and not classifying:
+        for worker in [w for w in workers if load[w] < PACKETS_PER_WORKER]:
+            while load[worker] < PACKETS_PER_WORKER:
+                packet = retry.popleft() if retry else (next(packets, None) if more else None)
+                if packet is None:
+                    more = False
+                    break
+                in_flight[worker.run.remote(packet)] = (worker, packet)
+                load[worker] += 1
+        if not in_flight:
             return
-        ready, _ = ray.wait([*detecting, *classifying], num_returns=1, fetch_local=False)
-        for ref in ready:
-            if ref in classifying:
-                busy[classifying.pop(ref)] -= 1
-                deliver(ray.get(ref))
-            else:
-                detecting.remove(ref)
-                chosen = busy.index(min(busy))
-                busy[chosen] += 1
-                classifying[classifiers[chosen].classify.remote(ref)] = chosen
+        [ref], _ = ray.wait(list(in_flight), num_returns=1)
+        worker, packet = in_flight.pop(ref)
+        load[worker] -= 1
+        try:
+            table = ray.get(ref)
+        except ray.exceptions.RayActorError as error:
+            _lost(worker, packet, workers, load, in_flight, retry, error)
+            continue
+        deliver(table)
+
+
+def _lost(
+    worker: Any,
+    packet: str,
+    workers: list[Any],
+    load: dict[Any, int],
+    in_flight: dict[Any, tuple[Any, str]],
+    retry: deque[str],
+    error: Exception,
+) -> None:
+    """A worker died (its node lost): its packets go back in the queue for the workers left, or the job stops."""
+    if worker in workers:
+        workers.remove(worker)
+        logger.warning("a Ray worker was lost (%s); %d worker(s) left", first_line(error), len(workers))
+    retry.append(packet)
+    for ref, (other, queued) in list(in_flight.items()):
+        if other is worker:
+            del in_flight[ref]
+            retry.append(queued)
+    load.pop(worker, None)
+    if not workers:
+        raise RayJobError(f"every Ray worker was lost ({first_line(error)}); rerun the same command to resume")
 
 
 def _write(table: pa.Table, writer: PartWriter, summary: BatchSummary, progress: Progress) -> None:
@@ -175,10 +193,11 @@ def _write(table: pa.Table, writer: PartWriter, summary: BatchSummary, progress:
     units = len(set(zip(columns["source"], columns["frame"], strict=True)))
     faces = sum(face is not None for face in columns["face"])
     errors = sum(error is not None for error in columns["error"])
-    for node in columns["node"]:
-        summary.nodes[node] = summary.nodes.get(node, 0) + 1
-    summary.stage_s["detect"] = summary.stage_s.get("detect", 0.0) + sum(columns["detect_s"])
-    summary.stage_s["classify"] = summary.stage_s.get("classify", 0.0) + sum(columns["classify_s"])
+    if table.num_rows:
+        node = columns["node"][0]
+        summary.nodes[node] = summary.nodes.get(node, 0) + table.num_rows
+        for stage in ("detect", "classify"):  # per-unit seconds, the same on every row of a packet
+            summary.stage_s[stage] = summary.stage_s.get(stage, 0.0) + units * columns[f"{stage}_s"][0]
     if summary.first_rows_s is None:
         summary.first_rows_s = time.monotonic() - progress.started
     writer.add_table(table.drop_columns(list(DEBUG_COLUMNS)))

@@ -1,19 +1,20 @@
-"""The two stages of the Ray engine, as plain code over Arrow tables (testable without a cluster).
+"""The Ray engine's worker: one actor per node running the local engine's pipeline over packets.
 
-``detect``: a task per packet (one CPU; OpenCV only, no TensorFlow, ~200 MB a worker): read, decode, detect and
-crop each unit, one Arrow row per unit with its boxes and crops. Tasks, not actors: when a node dies, Ray retries
-its tasks on the nodes left, so a job finishes on fewer nodes. The detector is cached per worker process.
-
-``Classify``: an actor holding one Predictor (TensorFlow, ~1 GB): every face of a packet in one model call, then
-the output rows of each unit together, plus debug columns (the node that detected it, seconds per stage) that the
-driver counts and drops.
+Measured per stage on this 2-core machine (benchmarks/RESULTS.md): decoding and detecting a FER2013 image costs about
+as much CPU as classifying its face with the shipped model's six test-time views, and a TensorFlow process holds
+~1 GB. So each node gets one actor holding one Predictor (one TensorFlow import per node, not per CPU), detecting
+with a thread per CPU (OpenCV releases the GIL) and classifying every face of a packet in one model call; two
+packets at once, so one is detected while the other is classified. Only packet descriptions go out and rows come
+back: no image or crop crosses the object store.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -21,79 +22,17 @@ import pyarrow as pa
 from emotion_core.batch.job import Prepared, Preparer, model_name, unit_rows
 from emotion_core.batch.output import schema
 from emotion_core.batch.packets import Packet
-from emotion_core.batch.sources import Item, Unit
+from emotion_core.batch.sources import Unit
 
-if TYPE_CHECKING:
-    from emotion_core.classify.card import ModelCard
-
-DEBUG_COLUMNS = ("node", "detect_s", "classify_s")
-DETECTED = pa.schema(
-    [
-        pa.field("source", pa.string()),
-        pa.field("frame", pa.int64()),
-        pa.field("time_s", pa.float64()),
-        pa.field("boxes", pa.list_(pa.int64())),  # x, y, w, h of each face, flattened
-        pa.field("crops", pa.binary()),  # the faces' model inputs, uint8 (n, size, size, 1)
-        pa.field("error", pa.string()),
-        pa.field("node", pa.string()),
-        pa.field("detect_s", pa.float64()),
-    ]
-)
-_preparers: dict[str, Preparer] = {}  # per worker process: one detector kept warm across tasks
+DEBUG_COLUMNS = ("node", "detect_s", "classify_s")  # counted by the driver, not written
+PACKETS_AT_ONCE = 2  # the actor's concurrency: one packet detecting while another is classified
 
 
 def node_id() -> str:
-    """This process's Ray node, or the host name outside Ray (tests)."""
-    try:
-        import ray
+    """This process's Ray node id, or the host name outside Ray (tests)."""
+    import ray
 
-        return str(ray.get_runtime_context().get_node_id())
-    except Exception:
-        return os.uname().nodename
-
-
-def detect(packet: str, card: ModelCard, every: int) -> pa.Table:
-    """Task: one packet (JSON) in, one row per unit out."""
-    preparer = _preparer(card)
-    rows: list[dict[str, Any]] = []
-    node, started = node_id(), time.perf_counter()
-    for unit in Packet.from_json(packet).iter_units(every):
-        rows.append(_pack(preparer(unit), node))
-    share = (time.perf_counter() - started) / max(1, len(rows))  # video decoding included
-    for row in rows:
-        row["detect_s"] = share
-    return pa.Table.from_pylist(rows, schema=DETECTED)
-
-
-def _preparer(card: ModelCard) -> Preparer:
-    key = repr(card)
-    if key not in _preparers:
-        from emotion_core.classify.predictor import Predictor  # the class only: no TensorFlow
-
-        _preparers.clear()
-        _preparers[key] = Preparer(Predictor(model=None, card=card, forward=lambda x: x))
-    return _preparers[key]
-
-
-def _pack(prepared: Prepared, node: str) -> dict[str, Any]:
-    unit = prepared.unit
-    return {
-        "source": unit.item.source,
-        "frame": unit.frame,
-        "time_s": unit.time_s,
-        "boxes": [v for box in prepared.boxes for v in box],
-        "crops": None if prepared.crops is None else prepared.crops.tobytes(),
-        "error": prepared.error,
-        "node": node,
-    }
-
-
-def _unpack(row: dict[str, Any], size: int) -> Prepared:
-    flat = row["boxes"] or []
-    boxes = [tuple(flat[i : i + 4]) for i in range(0, len(flat), 4)]
-    crops = np.frombuffer(row["crops"], np.uint8).reshape(-1, size, size, 1) if row["crops"] else None
-    unit = Unit(Item(row["source"], "unit", row["source"]), row["frame"], row["time_s"])
-    return Prepared(unit, boxes, crops, row["error"])
+    return str(ray.get_runtime_context().get_node_id()) if ray.is_initialized() else os.uname().nodename
 
 
 def output_schema(labels: list[str]) -> pa.Schema:
@@ -101,28 +40,48 @@ def output_schema(labels: list[str]) -> pa.Schema:
     return pa.schema([*schema(labels), *debug])
 
 
-class Classify:
-    """Actor: one warm Predictor; detected units in, their output rows out."""
+class NodeWorker:
+    """Actor: packets (JSON) in, their rows out (a unit's rows together), with the node and seconds per stage."""
 
-    def __init__(self, model: str | None) -> None:
+    def __init__(self, model: str | None, every: int, threads: int) -> None:
         from emotion_core.classify.predictor import Predictor
 
-        self.predictor, self.model = Predictor.load(model), model_name(model)
-        self.schema = output_schema(self.predictor.labels)
+        self.predictor, self.model, self.every = Predictor.load(model), model_name(model), every
+        self.preparer = Preparer(self.predictor)
+        self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="detect")
+        self.window = max(1, threads) * 8  # units in flight, as in the local engine: bounds decoded frames
+        self.schema, self.node = output_schema(self.predictor.labels), node_id()
 
-    def classify(self, batch: pa.Table) -> pa.Table:
+    def ready(self) -> str:
+        """Returns once the Predictor is loaded: the node this actor runs on."""
+        return self.node
+
+    def run(self, packet: str) -> pa.Table:
         started = time.perf_counter()
-        size, labels = self.predictor.input_size, self.predictor.labels
-        units = [(_unpack(row, size), row) for row in batch.to_pylist()]
-        crops = [p.crops for p, _ in units if p.crops is not None]
+        prepared = list(self._prepare(Packet.from_json(packet).iter_units(self.every)))
+        detected = time.perf_counter()
+        crops = [p.crops for p in prepared if p.crops is not None]
+        labels = self.predictor.labels
         scores = self.predictor.classify(np.concatenate(crops)) if crops else np.empty((0, len(labels)))
-        share = (time.perf_counter() - started) / max(1, len(units))
+        debug = {
+            "node": self.node,
+            "detect_s": (detected - started) / max(1, len(prepared)),  # wall seconds per unit, video decoding included
+            "classify_s": (time.perf_counter() - detected) / max(1, len(prepared)),
+        }
         records, start = [], 0
-        for prepared, row in units:
-            n = len(prepared.boxes)
-            for i, out in enumerate(unit_rows(prepared, scores[start : start + n], labels, self.model)):
-                first = i == 0  # a unit's stage seconds on its first row only, so sums count each unit once
-                debug = {"node": row["node"], "detect_s": row["detect_s"] if first else 0.0}
-                records.append({**out.record(labels), **debug, "classify_s": share if first else 0.0})
+        for unit in prepared:
+            n = len(unit.boxes)
+            rows = unit_rows(unit, scores[start : start + n], labels, self.model)
+            records += [{**row.record(labels), **debug} for row in rows]
             start += n
         return pa.Table.from_pylist(records, schema=self.schema)
+
+    def _prepare(self, units: Iterator[Unit]) -> Iterator[Prepared]:
+        """Decode and detect on the thread pool, in order, at most ``window`` units in flight."""
+        pending: deque[Future[Prepared]] = deque()
+        for unit in units:
+            pending.append(self.pool.submit(self.preparer, unit))
+            if len(pending) >= self.window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
