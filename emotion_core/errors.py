@@ -70,7 +70,7 @@ class OutputError(EmotionCoreError):
 
 
 class RayMissingError(EmotionCoreError):
-    """--engine ray was chosen but Ray Data is not installed."""
+    """--engine ray was chosen but Ray is not installed."""
 
 
 class RayJobError(EmotionCoreError):

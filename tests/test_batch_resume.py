@@ -18,8 +18,8 @@ import pytest
 
 from emotion_core.batch import BatchConfig, run_batch
 from emotion_core.batch.output import done_keys
-from emotion_core.batch.packets import plan_packets
-from emotion_core.batch.sources import Item, resume_frame
+from emotion_core.batch.packets import Packet, plan_packets
+from emotion_core.batch.sources import Item, iter_items, resume_frame
 from emotion_core.vision.decode import read_image
 from tests.conftest import REPO, jpeg_bytes, shared_photo
 
@@ -128,6 +128,21 @@ def test_packets_cover_what_is_not_done_and_resume_a_video_past_its_written_fram
     assert sum(p.units for p in packets if p.video is not None) == len(range(46, 120, 2)) - 1
     frames = [u.frame for p in packets if p.video is not None for u in p.iter_units(2)]
     assert frames == [f for f in range(46, 120, 2) if f != 50]  # every frame left, each once, in order
+    assert all(Packet.from_json(p.to_json()) == p for p in packets)  # as they travel to the workers
+
+
+def test_a_node_workers_rows_are_the_local_engines(photos, clip, local_rows, random_tiny_run, monkeypatch):
+    """The Ray engine's actor, run in this process: packets in, the local engine's rows out (whole units)."""
+    from emotion_core.batch.ray_stages import DEBUG_COLUMNS, NodeWorker
+
+    monkeypatch.setenv("EMOTION_BATCH_PACKET_UNITS", "50")
+    worker = NodeWorker(str(random_tiny_run), every=1, threads=2)
+    for name, inputs in (("photos", [str(photos)]), ("clip", [str(clip)])):
+        tables = [worker.run(p.to_json()) for p in plan_packets(iter_items(inputs), 1, set())]
+        got = pd.concat([t.to_pandas() for t in tables]).drop(columns=list(DEBUG_COLUMNS))
+        assert len(tables) > 1 and set(tables[0].column("node").to_pylist()) == {worker.node}
+        got = got.sort_values(KEY, na_position="first").reset_index(drop=True)
+        assert_same_rows(got.astype(local_rows[name].dtypes.to_dict()), local_rows[name])
 
 
 # --- kills and reruns -----------------------------------------------------------------------------------------

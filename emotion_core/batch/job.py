@@ -39,7 +39,9 @@ class BatchConfig:
     every: int = 1  # every Nth video frame
     model: str | None = None  # name or run folder; None: the shipped default
     engine: str = "local"
-    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))  # decode+detect threads / Ray actors
+    workers: int = field(
+        default_factory=lambda: min(4, os.cpu_count() or 1)
+    )  # decode+detect threads / a local Ray's CPUs
     progress_file: str | None = None  # JSON progress for the dashboard
 
     def validate(self) -> None:
