@@ -4,8 +4,9 @@ Measured per stage on this 2-core machine (benchmarks/RESULTS.md): decoding and 
 as much CPU as classifying its face with the shipped model's six test-time views, and a TensorFlow process holds
 ~1 GB. So each node gets one actor holding one Predictor (one TensorFlow import per node, not per CPU), detecting
 with a thread per CPU (OpenCV releases the GIL) and classifying every face of a packet in one model call; two
-packets at once, so one is detected while the other is classified. Only packet descriptions go out and rows come
-back: no image or crop crosses the object store.
+packets at once, so one is detected while the other is classified. Detection starts as soon as the actor does: the
+network loads beside it (a Ray worker's start-up is otherwise the TensorFlow import, with both cores but one idle).
+Only packet descriptions go out and rows come back: no image or crop crosses the object store.
 """
 
 from __future__ import annotations
@@ -45,24 +46,26 @@ class NodeWorker:
 
     def __init__(self, model: str | None, every: int, threads: int) -> None:
         from emotion_core.classify.predictor import Predictor
+        from emotion_core.classify.registry import read_card
 
-        self.predictor, self.model, self.every = Predictor.load(model), model_name(model), every
-        self.preparer = Preparer(self.predictor)
+        card = read_card(model)
+        # Detection needs only the card's crop settings, so it starts at once; the network (the TensorFlow import,
+        # ~10 s of one core) loads beside it, and the first packets are detected while it does.
+        self.preparer = Preparer(Predictor(model=None, card=card, forward=lambda x: x))
         self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="detect")
+        self.loader = ThreadPoolExecutor(1, thread_name_prefix="load")
+        self.loading: Future[Predictor] = self.loader.submit(Predictor.load, model)
+        self.model, self.every, self.labels = model_name(model), every, list(card.labels)
         self.window = max(1, threads) * 8  # units in flight, as in the local engine: bounds decoded frames
-        self.schema, self.node = output_schema(self.predictor.labels), node_id()
-
-    def ready(self) -> str:
-        """Returns once the Predictor is loaded: the node this actor runs on."""
-        return self.node
+        self.schema, self.node = output_schema(self.labels), node_id()
 
     def run(self, packet: str) -> pa.Table:
         started = time.perf_counter()
         prepared = list(self._prepare(Packet.from_json(packet).iter_units(self.every)))
         detected = time.perf_counter()
         crops = [p.crops for p in prepared if p.crops is not None]
-        labels = self.predictor.labels
-        scores = self.predictor.classify(np.concatenate(crops)) if crops else np.empty((0, len(labels)))
+        labels = self.labels
+        scores = self.loading.result().classify(np.concatenate(crops)) if crops else np.empty((0, len(labels)))
         debug = {
             "node": self.node,
             "detect_s": (detected - started) / max(1, len(prepared)),  # wall seconds per unit, video decoding included
