@@ -70,7 +70,12 @@ class OutputError(EmotionCoreError):
 
 
 class RayMissingError(EmotionCoreError):
-    """--engine ray was chosen but Ray Data is not installed."""
+    """--engine ray was chosen but Ray is not installed."""
+
+
+class RayJobError(EmotionCoreError):
+    """The Ray cluster cannot be reached, or lost the job (a node or worker gone past Ray's retries); the rows
+    written so far stay, and rerunning the same command resumes."""
 
 
 class EmptySplitError(EmotionCoreError, ValueError):

@@ -23,6 +23,13 @@ def start_form(model: str) -> None:
         folder = data_picker("Folder or zip path (images and videos, walked recursively)")
         upload = st.file_uploader("Zip of images", type=["zip"])
         every = st.number_input("Every Nth video frame", 1, 1000, 10)
+        engine = st.radio(
+            "Engine",
+            ["local", "ray"],
+            horizontal=True,
+            help="local: threads on this machine. ray: a Ray cluster at $RAY_ADDRESS, else a local Ray "
+            "(worth it with more than one machine; see the README).",
+        )
         if not st.form_submit_button("Start batch job", type="primary"):
             return
     try:
@@ -30,9 +37,9 @@ def start_form(model: str) -> None:
             if upload is None:
                 st.error("Choose a zip to upload first.")
                 return
-            started = jobs.start_upload_job(upload.getvalue(), model, int(every))
+            started = jobs.start_upload_job(upload.getvalue(), model, int(every), engine)
         else:
-            started = jobs.start_folder_job(folder, model, int(every))
+            started = jobs.start_folder_job(folder, model, int(every), engine)
     except jobs.JobError as error:
         st.error(str(error))
         return
@@ -53,8 +60,8 @@ def show_job(job_dir: str) -> None:
     if job.alive:
         st.progress(
             job.fraction,
-            text=f"{job.status}: {job.done:,}/{job.total:,} images/frames · {job.faces:,} faces · "
-            f"{job.errors:,} errors · {job.rate:.1f}/s · {format_eta(job.eta_s)}",
+            text=f"{job.status}: {job.done:,}/{job.total:,} images/frames · {job.rate:.1f} images/s · "
+            f"{jobs.where(job)} · {job.faces:,} faces · {job.errors:,} errors · {format_eta(job.eta_s)}",
         )
     elif job.status == "finished":
         show_results(job)
@@ -69,7 +76,10 @@ def show_job(job_dir: str) -> None:
 
 def show_results(job: JobStatus) -> None:
     rows = jobs.results(job)
-    st.success(f"{job.name}: {job.done:,} images/frames, {job.faces:,} faces, {job.errors:,} errors.")
+    st.success(
+        f"{job.name}: {job.done:,} images/frames, {job.faces:,} faces, {job.errors:,} errors; "
+        f"{jobs.where(job)}, {job.rate:.1f} images/s."
+    )
     counts = jobs.class_counts(rows)
     if len(counts):
         chart = (

@@ -56,6 +56,7 @@ def test_the_page_starts_a_job_then_shows_its_rows_chart_and_downloads(setting):
     app.run()
     assert not app.exception and not app.error
     assert "4 images/frames, 3 faces, 1 errors" in app.success[-1].value
+    assert "local engine on 1 node" in app.success[-1].value and "images/s" in app.success[-1].value
     table = app.dataframe[0].value
     assert len(table) == 4 and set(table["model"]) == {"tiny"}
     assert table.loc[table["error"].notna(), "source"].str.endswith("broken.jpg").all()
@@ -83,3 +84,33 @@ def test_a_path_outside_the_data_roots_or_an_empty_upload_is_refused(setting):
         jobs.start_folder_job("/etc")
     with pytest.raises(jobs.JobError, match="empty"):
         jobs.start_upload_job(b"")
+
+
+def test_a_running_ray_job_shows_its_engine_nodes_and_images_per_second(setting):
+    """The progress line of a job the Ray engine runs (its progress file as the job writes it)."""
+    job_dir = jobs.jobs_dir() / "job-ray"
+    job_dir.mkdir(parents=True)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "batch"])
+    try:
+        (job_dir / jobs.JOB).write_text(json.dumps({"pid": sleeper.pid, "engine": "ray"}))
+        progress = {"status": "running", "done": 40, "total": 100, "rate": 12.5, "engine": "ray", "nodes": 2}
+        (job_dir / jobs.PROGRESS).write_text(json.dumps(progress))
+        time.sleep(0.5)  # past fork and exec: its command line now says 'batch'
+        assert jobs.where(jobs.job_status(job_dir)) == "ray engine on 2 nodes"
+        app = AppTest.from_file(PAGE, default_timeout=60)
+        app.session_state["model_name"] = "tiny"
+        app.session_state["batch_job"] = "job-ray"
+        app.run()
+        assert not app.exception
+        text = app.get("progress")[0].proto.text
+        assert "12.5 images/s" in text and "ray engine on 2 nodes" in text and "40/100" in text
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_the_ray_engine_is_refused_with_how_to_install_when_ray_is_missing(setting, monkeypatch):
+    monkeypatch.setattr(jobs, "ray_available", lambda: False)
+    with pytest.raises(jobs.JobError, match="pip install -r requirements-ray.txt"):
+        jobs.start_folder_job(str(setting), engine="ray")
+    assert jobs.list_jobs() == []

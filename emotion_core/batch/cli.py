@@ -19,8 +19,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="results file, .parquet or .csv (rerun to resume)")
     parser.add_argument("--every", type=int, default=1, metavar="N", help="analyse every Nth video frame (default 1)")
     parser.add_argument("--model", default=None, help="model name or run folder (default: the shipped model)")
-    parser.add_argument("--engine", choices=("local", "ray"), default="local", help="local threads, or Ray Data")
-    parser.add_argument("--workers", type=int, default=None, help="decode+detect threads / Ray actors (default 4)")
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local threads, or Ray (RAY_ADDRESS, else a local Ray)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="decode+detect threads, or a local Ray's CPUs (default 4)"
+    )
     parser.add_argument("--progress-file", default=None, help=argparse.SUPPRESS)  # the dashboard's progress JSON
 
 

@@ -39,7 +39,9 @@ class BatchConfig:
     every: int = 1  # every Nth video frame
     model: str | None = None  # name or run folder; None: the shipped default
     engine: str = "local"
-    workers: int = field(default_factory=lambda: min(4, os.cpu_count() or 1))  # decode+detect threads / Ray actors
+    workers: int = field(
+        default_factory=lambda: min(4, os.cpu_count() or 1)
+    )  # decode+detect threads / a local Ray's CPUs
     progress_file: str | None = None  # JSON progress for the dashboard
 
     def validate(self) -> None:
@@ -61,15 +63,21 @@ class BatchSummary:
     seconds: float = 0.0
     out: str = ""
     engine: str = "local"
+    resumed: dict[str, int] = field(default_factory=dict)  # video -> the frame this run started at (past 0)
+    nodes: dict[str, int] = field(default_factory=dict)  # Ray: rows per node id that detected them
+    stage_s: dict[str, float] = field(default_factory=dict)  # Ray: worker seconds per stage (detect, classify)
+    first_rows_s: float | None = None  # Ray: seconds from the start to the first rows (start-up cost)
 
     @property
     def rate(self) -> float:
         return self.units / self.seconds if self.seconds else 0.0
 
     def line(self) -> str:
+        where = f" on {len(self.nodes)} node(s)" if self.engine == "ray" else ""
+        resumed = f", {len(self.resumed)} video(s) resumed midway" if self.resumed else ""
         return (
-            f"batch ({self.engine}): {self.units} images/frames, {self.faces} faces, {self.errors} errors, "
-            f"{self.skipped} already done, in {self.seconds:.1f} s ({self.rate:.1f}/s) -> {self.out}"
+            f"batch ({self.engine}{where}): {self.units} images/frames, {self.faces} faces, {self.errors} errors, "
+            f"{self.skipped} already done{resumed}, in {self.seconds:.1f} s ({self.rate:.1f}/s) -> {self.out}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,17 +87,19 @@ class BatchSummary:
 class Progress:
     """The tqdm bar (count, rate, ETA on stderr) plus, when asked, a JSON file rewritten about once a second."""
 
-    def __init__(self, total: int, skipped: int, path: str | None, quiet: bool = False) -> None:
+    def __init__(self, total: int, skipped: int, path: str | None, quiet: bool = False, engine: str = "local") -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(total=total, unit="img", file=sys.stderr, disable=quiet, dynamic_ncols=True, mininterval=0.5)
         self.total, self.skipped, self.path = total, skipped, Path(path) if path else None
+        self.engine, self.nodes = engine, 1 if engine == "local" else 0  # nodes that have returned rows
         self.done = self.faces = self.errors = 0
         self.started, self.last = time.monotonic(), 0.0
         self.write("running")
 
-    def update(self, units: int, faces: int, errors: int) -> None:
+    def update(self, units: int, faces: int, errors: int, nodes: int | None = None) -> None:
         self.done, self.faces, self.errors = self.done + units, self.faces + faces, self.errors + errors
+        self.nodes = self.nodes if nodes is None else nodes
         self.bar.update(units)
         if time.monotonic() - self.last >= PROGRESS_EVERY_S:
             self.write("running")
@@ -109,6 +119,8 @@ class Progress:
             "errors": self.errors,
             "rate": round(rate, 2),
             "eta_s": round((self.total - self.done) / rate, 1) if rate else None,
+            "engine": self.engine,
+            "nodes": self.nodes,
             "pid": os.getpid(),
         }
         temporary = self.path.with_suffix(".tmp")
@@ -125,7 +137,7 @@ def run_batch(config: BatchConfig, predictor: Predictor | None = None, quiet: bo
     config.validate()
     done = done_keys(config.out)
     total = count_units(iter_items(config.inputs), config.every)
-    progress = Progress(max(0, total - len(done)), len(done), config.progress_file, quiet)
+    progress = Progress(max(0, total - len(done)), len(done), config.progress_file, quiet, config.engine)
     started = time.monotonic()
     status = "failed"
     try:
@@ -227,7 +239,7 @@ def _run_local(
     with ThreadPoolExecutor(config.workers, thread_name_prefix="batch") as pool:
         pending: deque[Future[Prepared]] = deque()
         ready: list[Prepared] = []
-        for unit in iter_units(iter_items(config.inputs), config.every, done):
+        for unit in iter_units(iter_items(config.inputs), config.every, done, summary.resumed):
             pending.append(pool.submit(preparer, unit))
             while len(pending) >= window or (pending and pending[0].done()):
                 ready.append(pending.popleft().result())

@@ -1,125 +1,90 @@
-"""The batch job as a Ray Data pipeline: items -> read+decode+detect (actor pool) -> classify (actor pool, one
-Predictor each) -> rows, which the driver writes through the same atomic part files as the local engine (so
-resume, the output format and the rows are the same).
+"""The batch job on Ray: the driver plans work packets and keeps a few in flight on each node's worker actor (one
+per node: a thread per CPU decodes and detects, one Predictor classifies, see ray_stages), and writes each packet's
+rows through the same atomic part files as the local engine the moment they come back. So rows reach disk within
+seconds, a ``kill -9`` loses only the packets in flight, and a rerun skips everything written: the same resume,
+output format and rows as the local engine.
 
-Ray is optional (requirements-ray.txt, or ``pip install '.[ray]'``) and imported only here, only when chosen.
-It connects to ``$RAY_ADDRESS`` when set (a cluster: the package travels with the job as a py_module; a model
-given by path must exist on the workers too), else starts a local Ray with ``workers`` CPUs.
+Ray Core actors, not Ray Data: Ray Data adds three helper actors and its imports to every worker (~0.9 GB resident
+on one machine, measured), and a stage per process would import TensorFlow per CPU or ship every crop between
+processes. Sized from the cluster when the job starts, not fixed: one worker per node with CPUs, reserving them all,
+``PACKETS_PER_WORKER`` packets queued on each, and a local Ray's object store sized for that window rather than
+30 % of RAM. When a node dies, its worker's packets go to the workers left (the job finishes on fewer nodes); with
+none left the job stops with a one-line error and the rerun resumes.
+
+Ray is optional (requirements-ray.txt, or ``pip install '.[ray]'``) and imported only here, only when chosen. It
+connects to ``$RAY_ADDRESS`` when set (a cluster: this package travels with the job as a py_module; a model given by
+path must exist on the workers), else starts a local Ray with ``workers`` CPUs.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-from dataclasses import asdict
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from emotion_core.batch.job import BatchSummary, Prepared, Preparer, model_name, unit_rows
+from emotion_core.batch.job import BatchSummary
 from emotion_core.batch.output import PartWriter
-from emotion_core.batch.sources import IMAGE_FRAME, Item, Unit, iter_items, iter_units
-from emotion_core.errors import RayMissingError
+from emotion_core.batch.packets import plan_packets
+from emotion_core.batch.ray_stages import DEBUG_COLUMNS, PACKETS_AT_ONCE, NodeWorker
+from emotion_core.batch.sources import iter_items
+from emotion_core.errors import RayJobError, RayMissingError, first_line
+from emotion_core.settings import PROCESS_DEFAULTS
 
 if TYPE_CHECKING:
-    import pandas as pd
+    import pyarrow as pa
 
     from emotion_core.batch.job import BatchConfig, Progress
 
 logger = logging.getLogger(__name__)
 
 INSTALL_HELP = "pip install -r requirements-ray.txt (or pip install '.[ray]')"
-UNITS_PER_BATCH = 16  # images per actor call: enough faces for one efficient model call
 PACKAGE = Path(__file__).resolve().parent.parent
+PACKETS_PER_WORKER = PACKETS_AT_ONCE + 1  # two being worked on and one queued: no idle gap, and a kill loses ~3
+PACKET_BYTES = 2**20  # a packet's rows, generously: the object store a local Ray needs per packet in flight
+LOCAL_STORE_BYTES = 128 * 2**20  # a local Ray's object store (Ray's default is 30 % of RAM); Ray's minimum is 75 MB
 
 
 def check_ray() -> None:
     try:
-        import ray.data  # noqa: F401
+        import ray  # noqa: F401
     except ImportError:
-        raise RayMissingError(f"--engine ray needs Ray Data, which is not installed: {INSTALL_HELP}") from None
+        raise RayMissingError(f"--engine ray needs Ray, which is not installed: {INSTALL_HELP}") from None
 
 
-class ReadDetect:
-    """Actor: an item (image, zip member, video) in, one row per unit out, its boxes and crops packed into it
-    (so a unit's faces never split across batches, and a part file holds a unit whole)."""
+@dataclass(frozen=True)
+class Node:
+    """A node the job runs a worker on: its Ray id and the CPUs the worker reserves (one detect thread each)."""
 
-    def __init__(self, model: str | None, every: int, done_frames: dict[str, list[int]]) -> None:
-        from emotion_core.classify.predictor import Predictor
-
-        self.preparer = Preparer(_light_predictor(Predictor, model))
-        self.every, self.done = every, {(s, f) for s, frames in done_frames.items() for f in frames}
-
-    def __call__(self, row: dict[str, Any]) -> list[dict[str, Any]]:
-        item = Item(row["source"], row["kind"], row["path"], row["member"] or None, row["error"] or None)
-        return [_pack(self.preparer(unit)) for unit in iter_units([item], self.every, self.done)]
+    node_id: str
+    cpus: int
 
 
-class Classify:
-    """Actor holding one warm Predictor: every face of a batch of units in one model call, then the rows."""
-
-    def __init__(self, model: str | None) -> None:
-        from emotion_core.classify.predictor import Predictor
-
-        self.predictor, self.model = Predictor.load(model), model_name(model)
-
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        import pandas as pd
-
-        size, labels = self.predictor.input_size, self.predictor.labels
-        prepared = [_unpack(row, size) for row in batch.to_dict("records")]
-        crops = [p.crops for p in prepared if p.crops is not None]
-        scores = self.predictor.classify(np.concatenate(crops)) if crops else np.empty((0, len(labels)))
-        records, start = [], 0
-        for unit in prepared:
-            n = len(unit.boxes)
-            records += [row.record(labels) for row in unit_rows(unit, scores[start : start + n], labels, self.model)]
-            start += n
-        frame = pd.DataFrame.from_records(records)
-        # Ray concatenates blocks: keep one dtype per column (ints as floats here; the writer casts them back).
-        return frame.astype({c: "float64" for c in ("frame", "face", "x", "y", "w", "h")}).astype(
-            {"source": str, "emotion": object, "model": str, "error": object}
-        )
+def cluster_nodes(ray: Any) -> list[Node]:
+    """The live nodes with at least one CPU, read from the cluster when the job starts."""
+    nodes = [n for n in ray.nodes() if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= 1]
+    return [Node(n["NodeID"], int(n["Resources"]["CPU"])) for n in nodes]
 
 
-def _light_predictor(predictor_class: Any, model: str | None) -> Any:
-    """A Predictor's detector and preprocessing settings without loading its network (the detect stage)."""
-    from emotion_core.classify.registry import read_card
-
-    return predictor_class(model=None, card=read_card(model), forward=lambda x: x)
-
-
-def _pack(prepared: Prepared) -> dict[str, Any]:
-    unit = prepared.unit
-    return {
-        **asdict(unit.item) | {"member": unit.item.member or "", "error": prepared.error or ""},
-        "frame": IMAGE_FRAME if unit.frame is None else unit.frame,
-        "time_s": math.nan if unit.time_s is None else unit.time_s,
-        "boxes": ";".join(",".join(map(str, box)) for box in prepared.boxes),
-        "crops": b"" if prepared.crops is None else prepared.crops.tobytes(),
-    }
-
-
-def _unpack(row: dict[str, Any], size: int) -> Prepared:
-    item = Item(row["source"], row["kind"], row["path"], row["member"] or None, row["error"] or None)
-    frame = None if row["frame"] == IMAGE_FRAME else int(row["frame"])
-    time_s = None if math.isnan(row["time_s"]) else float(row["time_s"])
-    boxes = [tuple(int(v) for v in box.split(",")) for box in row["boxes"].split(";")] if row["boxes"] else []
-    crops = np.frombuffer(row["crops"], np.uint8).reshape(-1, size, size, 1) if boxes else None
-    return Prepared(Unit(item, frame, time_s), boxes, crops, row["error"] or None)  # type: ignore[arg-type]
+def local_store_bytes(cpus: int) -> int:
+    """A local Ray's object store: room for the packets in flight many times over, not 30 % of RAM."""
+    return max(LOCAL_STORE_BYTES, 4 * PACKETS_PER_WORKER * cpus * PACKET_BYTES)
 
 
 def run_ray(config: BatchConfig, done: set[tuple[str, int]], progress: Progress) -> BatchSummary:
-    """Run the pipeline to the end, writing rows as batches arrive at the driver."""
-    import ray
-    import ray.data
-
+    """Run the job to the end, writing rows as packets come back to the driver."""
     check_ray()
+    import ray
+
     started_here = _init_ray(ray, config.workers)
     try:
-        return _run_pipeline(ray.data, config, done, progress)
+        return _run(ray, config, done, progress)
+    except ray.exceptions.RayError as error:
+        raise RayJobError(f"the Ray job failed ({first_line(error)}); rerun the same command to resume") from None
     finally:
         if started_here:
             ray.shutdown()
@@ -127,85 +92,114 @@ def run_ray(config: BatchConfig, done: set[tuple[str, int]], progress: Progress)
 
 def _init_ray(ray: Any, workers: int) -> bool:
     if ray.is_initialized():
-        return False
+        return False  # the caller's own Ray (a notebook, a test)
     quiet = {"logging_level": logging.WARNING, "log_to_driver": False}
-    if os.environ.get("RAY_ADDRESS"):
-        ray.init(runtime_env={"py_modules": [str(PACKAGE)]}, **quiet)
-    else:
-        pythonpath = os.pathsep.join(filter(None, [str(PACKAGE.parent), os.environ.get("PYTHONPATH")]))
-        env = {"PYTHONPATH": pythonpath, "OPENCV_LOG_LEVEL": "ERROR", "OPENCV_FFMPEG_LOGLEVEL": "-8"}
-        ray.init(num_cpus=workers, include_dashboard=False, runtime_env={"env_vars": env}, **quiet)
+    env = {**PROCESS_DEFAULTS, **{k: os.environ[k] for k in PROCESS_DEFAULTS if k in os.environ}}
+    try:
+        if os.environ.get("RAY_ADDRESS"):
+            ray.init(runtime_env={"py_modules": [str(PACKAGE)], "env_vars": env}, **quiet)
+        else:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE.parent), os.environ.get("PYTHONPATH")]))
+            store = local_store_bytes(workers)
+            runtime = {"env_vars": env}
+            ray.init(num_cpus=workers, object_store_memory=store, include_dashboard=False, runtime_env=runtime, **quiet)
+    except ConnectionError as error:
+        raise RayJobError(f"cannot reach the Ray cluster at $RAY_ADDRESS: {first_line(error)}") from None
     return True
 
 
-def _run_pipeline(data: Any, config: BatchConfig, done: set[tuple[str, int]], progress: Progress) -> BatchSummary:
-    items = [asdict(item) for item in iter_items(config.inputs) if _todo(item, done)]
-    for item in items:  # Arrow wants one type per column: "" for absent strings
-        item["member"], item["error"] = item["member"] or "", item["error"] or ""
-    summary = BatchSummary()
-    if not items:
-        return summary
-    done_frames: dict[str, list[int]] = {}
-    for source, frame in done:
-        if frame != IMAGE_FRAME:
-            done_frames.setdefault(source, []).append(frame)
-    context = data.DataContext.get_current()
-    context.enable_progress_bars = False  # our own bar counts images; Ray's per-operator bars would garble it
-    # Half a CPU per actor: both pools (2 x workers actors) fit on ``workers`` CPUs.
-    rows = (
-        data.from_items(items, override_num_blocks=max(1, min(len(items), config.workers * 8)))
-        .flat_map(
-            ReadDetect,
-            fn_constructor_kwargs={"model": config.model, "every": config.every, "done_frames": done_frames},
-            concurrency=config.workers,
-            num_cpus=0.5,
-        )
-        .map_batches(
-            Classify,
-            fn_constructor_kwargs={"model": config.model},
-            batch_size=UNITS_PER_BATCH,
-            batch_format="pandas",
-            concurrency=config.workers,
-            num_cpus=0.5,
-        )
-    )
-    writer: PartWriter | None = None
-    for batch in rows.iter_batches(batch_format="pandas", batch_size=None):
-        records = _records(batch)
-        if writer is None:
-            writer = PartWriter(config.out, _labels(batch))
-        writer.add_records(records)
-        units = len({(r["source"], r["frame"]) for r in records})
-        faces = sum(r["face"] is not None for r in records)
-        errors = sum(r["error"] is not None for r in records)
-        summary.units, summary.faces, summary.errors = (
-            summary.units + units,
-            summary.faces + faces,
-            summary.errors + errors,
-        )
-        progress.update(units, faces, errors)
-    if writer is not None:
-        writer.finish()
+def _run(ray: Any, config: BatchConfig, done: set[tuple[str, int]], progress: Progress) -> BatchSummary:
+    from emotion_core.classify.registry import read_card
+
+    labels = list(read_card(config.model).labels)
+    summary = BatchSummary(engine="ray")
+    packets = (p.to_json() for p in plan_packets(iter_items(config.inputs), config.every, done, summary.resumed))
+    writer = PartWriter(config.out, labels)
+    nodes = cluster_nodes(ray)
+    if not nodes:
+        raise RayJobError("the Ray cluster has no node with a CPU to run on")
+    _schedule(ray, packets, nodes, config, lambda table: _write(table, writer, summary, progress))
+    writer.finish()
     return summary
 
 
-def _todo(item: Item, done: set[tuple[str, int]]) -> bool:
-    """Videos always go (their frames are filtered in the pipeline); other items unless already written."""
-    return item.kind == "video" or (item.source, IMAGE_FRAME) not in done
+def _schedule(
+    ray: Any, packets: Iterator[str], nodes: list[Node], config: BatchConfig, deliver: Callable[[pa.Table], None]
+) -> None:
+    """Keep ``PACKETS_PER_WORKER`` packets on each worker and deliver (write) each result as it lands. A worker that
+    dies (its node lost) hands its packets back to be sent to the others. Packets are planned lazily: a million
+    images cost nothing up front."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    remote = ray.remote(max_restarts=0, max_concurrency=PACKETS_AT_ONCE)(NodeWorker)
+    workers = [
+        remote.options(
+            num_cpus=node.cpus, scheduling_strategy=NodeAffinitySchedulingStrategy(node.node_id, soft=False)
+        ).remote(config.model, config.every, node.cpus)
+        for node in nodes
+    ]
+    in_flight: dict[Any, tuple[Any, str]] = {}  # result -> (worker, packet)
+    load = {worker: 0 for worker in workers}
+    retry: deque[str] = deque()
+    more = True
+    while True:
+        for worker in [w for w in workers if load[w] < PACKETS_PER_WORKER]:
+            while load[worker] < PACKETS_PER_WORKER:
+                packet = retry.popleft() if retry else (next(packets, None) if more else None)
+                if packet is None:
+                    more = False
+                    break
+                in_flight[worker.run.remote(packet)] = (worker, packet)
+                load[worker] += 1
+        if not in_flight:
+            return
+        [ref], _ = ray.wait(list(in_flight), num_returns=1)
+        worker, packet = in_flight.pop(ref)
+        load[worker] -= 1
+        try:
+            table = ray.get(ref)
+        except ray.exceptions.RayActorError as error:
+            _lost(worker, packet, workers, load, in_flight, retry, error)
+            continue
+        deliver(table)
 
 
-def _labels(batch: pd.DataFrame) -> list[str]:
-    columns = list(batch.columns)
-    return columns[columns.index("emotion") + 1 : columns.index("model")]
+def _lost(
+    worker: Any,
+    packet: str,
+    workers: list[Any],
+    load: dict[Any, int],
+    in_flight: dict[Any, tuple[Any, str]],
+    retry: deque[str],
+    error: Exception,
+) -> None:
+    """A worker died (its node lost): its packets go back in the queue for the workers left, or the job stops."""
+    if worker in workers:
+        workers.remove(worker)
+        logger.warning("a Ray worker was lost (%s); %d worker(s) left", first_line(error), len(workers))
+    retry.append(packet)
+    for ref, (other, queued) in list(in_flight.items()):
+        if other is worker:
+            del in_flight[ref]
+            retry.append(queued)
+    load.pop(worker, None)
+    if not workers:
+        raise RayJobError(f"every Ray worker was lost ({first_line(error)}); rerun the same command to resume")
 
 
-def _records(batch: pd.DataFrame) -> list[dict[str, Any]]:
-    """Pandas rows back to the writer's records: NaN to None, ints back to ints."""
-    records = []
-    for row in batch.to_dict("records"):
-        clean = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
-        for column in ("frame", "face", "x", "y", "w", "h"):
-            value = clean[column]
-            clean[column] = None if value is None else int(value)
-        records.append(clean)
-    return records
+def _write(table: pa.Table, writer: PartWriter, summary: BatchSummary, progress: Progress) -> None:
+    """One packet's rows (whole units): counted (per node, per stage), debug columns dropped, written."""
+    columns = table.select(["source", "frame", "face", "error", *DEBUG_COLUMNS]).to_pydict()
+    units = len(set(zip(columns["source"], columns["frame"], strict=True)))
+    faces = sum(face is not None for face in columns["face"])
+    errors = sum(error is not None for error in columns["error"])
+    if table.num_rows:
+        node = columns["node"][0]
+        summary.nodes[node] = summary.nodes.get(node, 0) + table.num_rows
+        for stage in ("detect", "classify"):  # per-unit seconds, the same on every row of a packet
+            summary.stage_s[stage] = summary.stage_s.get(stage, 0.0) + units * columns[f"{stage}_s"][0]
+    if summary.first_rows_s is None:
+        summary.first_rows_s = time.monotonic() - progress.started
+    writer.add_table(table.drop_columns(list(DEBUG_COLUMNS)))
+    summary.units, summary.faces, summary.errors = summary.units + units, summary.faces + faces, summary.errors + errors
+    progress.update(units, faces, errors, nodes=len(summary.nodes))

@@ -115,11 +115,14 @@ def _zip_items(path: Path) -> Iterator[Item]:
                 yield Item(member_source, "error", source, info.filename, "unsafe member name, not read")
 
 
-def iter_units(items: Iterable[Item], every: int, done: set[tuple[str, int]]) -> Iterator[Unit]:
+def iter_units(
+    items: Iterable[Item], every: int, done: set[tuple[str, int]], resumed: dict[str, int] | None = None
+) -> Iterator[Unit]:
     """Units not yet in ``done``: one per image or error item, one per ``every``-th frame of each video.
 
-    Video frames are decoded here, in the producing thread (a capture is sequential anyway); a video that
-    breaks midway keeps the frames already yielded and adds one error unit.
+    Video frames are decoded here, in the producing thread (a capture is sequential anyway), from the first
+    frame not yet done: a rerun seeks past what an earlier run wrote (recorded in ``resumed``, source -> frame).
+    A video that cannot be decoded at all is one error unit.
     """
     for item in items:
         if item.kind != "video":
@@ -127,14 +130,28 @@ def iter_units(items: Iterable[Item], every: int, done: set[tuple[str, int]]) ->
             if unit.key not in done:
                 yield unit
             continue
-        yield from _video_units(item, every, done)
+        start = resume_frame(item.source, every, done)
+        if start and resumed is not None:
+            resumed[item.source] = start
+        yield from video_units(item, every, done, start)
 
 
-def _video_units(item: Item, every: int, done: set[tuple[str, int]]) -> Iterator[Unit]:
+def resume_frame(source: str, every: int, done: set[tuple[str, int]]) -> int:
+    """The first sampled frame of ``source`` not in ``done``: where a rerun starts decoding it."""
+    frame = 0
+    while (source, frame) in done:
+        frame += every
+    return frame
+
+
+def video_units(
+    item: Item, every: int, done: set[tuple[str, int]], start: int = 0, stop: int | None = None
+) -> Iterator[Unit]:
+    """The units of frames ``start`` (sampled) to ``stop`` of a video, less those in ``done``."""
     from emotion_core.live.video import iter_frames
 
     try:
-        for index, time_s, frame in iter_frames(item.path, every):
+        for index, time_s, frame in iter_frames(item.path, every, start, stop):
             if (item.source, index) not in done:
                 yield Unit(item, index, time_s, frame)
     except EmotionCoreError as error:

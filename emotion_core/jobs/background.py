@@ -35,6 +35,8 @@ class JobStatus:
     rate: float = 0.0  # inputs per second (batch)
     faces: int = 0  # faces found so far (batch)
     errors: int = 0  # inputs that could not be answered (batch)
+    engine: str = "local"  # what runs it: local threads or Ray (batch)
+    nodes: int = 1  # machines that have returned rows so far (batch on Ray)
 
     @property
     def name(self) -> str:

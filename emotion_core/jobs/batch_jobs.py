@@ -29,12 +29,24 @@ def results_path(job: JobStatus) -> Path:
     return job.folder / RESULTS
 
 
+def where(job: JobStatus) -> str:
+    """Which engine ran the job, on how many nodes: what the page shows beside the rate."""
+    return f"{job.engine} engine on {job.nodes} node{'s' if job.nodes != 1 else ''}"
+
+
+def ray_available() -> bool:
+    """Whether Ray is installed (the Ray engine is optional), without importing it."""
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
 def jobs_dir() -> Path:
     """$EMOTION_BATCH_JOBS, else batch_jobs/ beside the package (the repo root)."""
     return Path(os.environ.get("EMOTION_BATCH_JOBS", REPO / "batch_jobs"))
 
 
-def start_folder_job(folder: str, model: str | None = None, every: int = 10) -> JobStatus:
+def start_folder_job(folder: str, model: str | None = None, every: int = 10, engine: str = "local") -> JobStatus:
     """Start a job over a folder (or zip) path within the dashboard's allowed data roots."""
     try:
         check_data_path(folder)
@@ -42,10 +54,10 @@ def start_folder_job(folder: str, model: str | None = None, every: int = 10) -> 
         raise JobError(str(error)) from None
     if not Path(folder).exists():
         raise JobError(f"no such folder or zip: {folder}")
-    return _start(lambda job_dir: str(Path(folder).resolve()), model, every)
+    return _start(lambda job_dir: str(Path(folder).resolve()), model, every, engine)
 
 
-def start_upload_job(data: bytes, model: str | None = None, every: int = 10) -> JobStatus:
+def start_upload_job(data: bytes, model: str | None = None, every: int = 10, engine: str = "local") -> JobStatus:
     """Start a job over an uploaded zip's bytes, stored in the job folder as input.zip."""
     if not data:
         raise JobError("the uploaded file is empty")
@@ -54,10 +66,14 @@ def start_upload_job(data: bytes, model: str | None = None, every: int = 10) -> 
         (job_dir / UPLOAD).write_bytes(data)
         return str(job_dir / UPLOAD)
 
-    return _start(store, model, every)
+    return _start(store, model, every, engine)
 
 
-def _start(prepare_input: object, model: str | None, every: int) -> JobStatus:
+def _start(prepare_input: object, model: str | None, every: int, engine: str) -> JobStatus:
+    if engine == "ray" and not ray_available():
+        from emotion_core.batch.ray_engine import INSTALL_HELP
+
+        raise JobError(f"the Ray engine needs Ray, which is not installed: {INSTALL_HELP}")
     with exclusive_lock(jobs_dir() / ".start.lock"):
         going = active_job()
         if going:
@@ -65,10 +81,11 @@ def _start(prepare_input: object, model: str | None, every: int) -> JobStatus:
         job_dir = _new_job_dir()
         source = prepare_input(job_dir)  # type: ignore[operator]
         command = [sys.executable, "-m", "emotion_core", "batch", source, "--out", str(job_dir / RESULTS)]
-        command += ["--every", str(every), "--progress-file", str(job_dir / PROGRESS)]
+        command += ["--every", str(every), "--engine", engine, "--progress-file", str(job_dir / PROGRESS)]
         command += ["--model", model] if model and model != "default" else []
         process = start_process(command[1:], job_dir / LOG)
-        record = {"pid": process.pid, "input": source, "model": model, "every": every, "started": time.time()}
+        record = {"pid": process.pid, "input": source, "model": model, "every": every, "engine": engine}
+        record["started"] = time.time()
         (job_dir / JOB).write_text(json.dumps(record))
     return job_status(job_dir)
 
@@ -84,8 +101,9 @@ def job_status(job_dir: str | Path) -> JobStatus:
         status = "interrupted"
     if status == "finished" and not (job_dir / RESULTS).is_file():
         status = "starting" if alive else "failed"  # progress closed, output not merged yet (or lost)
-    fields = {k: progress[k] for k in ("done", "total", "faces", "errors", "rate", "eta_s") if k in progress}
-    return JobStatus(job_dir, status, pid=pid, **fields)
+    fields = {k: progress[k] for k in ("done", "total", "faces", "errors", "rate", "eta_s", "nodes") if k in progress}
+    engine = progress.get("engine") or job.get("engine") or "local"
+    return JobStatus(job_dir, status, pid=pid, engine=engine, **fields)
 
 
 def list_jobs() -> list[JobStatus]:

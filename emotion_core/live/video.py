@@ -116,18 +116,22 @@ def analyse_video(
         logger.warning("%s: decoding stopped at frame %d of %d (truncated file?)", path, done, info.frames)
 
 
-def iter_frames(path: str | Path, every: int = 1) -> Iterator[tuple[int, float, np.ndarray]]:
+def iter_frames(
+    path: str | Path, every: int = 1, start: int = 0, stop: int | None = None
+) -> Iterator[tuple[int, float, np.ndarray]]:
     """(frame index, time in s, BGR frame) for every ``every``-th frame, one frame in memory at a time.
 
     For callers that classify frames themselves (batch jobs batch them across files); the capture is
-    released however the loop ends. A file with no decodable frame is an InvalidVideoError.
+    released however the loop ends. ``start`` (a multiple of ``every``) seeks there first, so a resumed job
+    decodes from where it stopped rather than from frame 0; ``stop`` ends before that index (a segment).
+    A file with no decodable frame is an InvalidVideoError (past ``start`` > 0, the file simply ended).
     """
     if every < 1:
         raise ValueError(f"every must be 1 or more, not {every}")
     capture, info = _open(path)
-    done = 0
+    done = _seek(capture, start)
     try:
-        while True:
+        while stop is None or done < stop:
             ok, frame = capture.read() if done % every == 0 else (capture.grab(), None)
             if not ok:
                 break
@@ -138,6 +142,20 @@ def iter_frames(path: str | Path, every: int = 1) -> Iterator[tuple[int, float, 
         capture.release()
     if done == 0:
         raise InvalidVideoError(f"no frame could be decoded (empty or broken video): {path}")
+
+
+def _seek(capture: cv2.VideoCapture, start: int) -> int:
+    """Position ``capture`` at frame ``start``: FFmpeg seeks to the keyframe before it and decodes forward (a few
+    frames, not the whole prefix). Where the container cannot seek, grab up to it. Returns the frame reached."""
+    if start <= 0:
+        return 0
+    if capture.set(cv2.CAP_PROP_POS_FRAMES, start) and int(capture.get(cv2.CAP_PROP_POS_FRAMES)) == start:
+        return start
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+    done = 0
+    while done < start and capture.grab():
+        done += 1
+    return done
 
 
 def _open(path: str | Path) -> tuple[cv2.VideoCapture, VideoInfo]:
