@@ -28,14 +28,19 @@ def allowed_data_roots() -> list[Path]:
     return [root.resolve() for root in [*roots, default_data_path()]]
 
 
-def check_data_path(path: str | Path, own: OwnerStore | None = None) -> Path:
+def check_data_path(path: str | Path, own: OwnerStore | None = None, server_paths: bool = True) -> Path:
     """``path`` resolved (symlinks followed, so a link cannot lead outside), or DataPathNotAllowedError.
 
-    ``own``: the visitor's own uploads, which they (and only they) may open.
+    ``own``: the visitor's own uploads, which they (and only they) may open. ``server_paths`` False (a viewer of
+    a shared dashboard): nothing but those uploads and the app's default dataset.
     """
     resolved = Path(path).expanduser().resolve()
     if own is not None and own.owns(resolved):
         return resolved
+    if not server_paths and resolved != default_data_path().resolve():
+        raise DataPathNotAllowedError(
+            "only an admin may open folders on the server by their path; upload a zip instead"
+        )
     if any(resolved == root or resolved.is_relative_to(root) for root in allowed_data_roots()):
         return resolved
     raise DataPathNotAllowedError(
