@@ -54,6 +54,12 @@ def server_root() -> Path:
     return _root
 
 
+def in_server_root(path: Path) -> bool:
+    """Whether ``path`` (resolved) lies in this server's private folder: uploads that only their owner may reach."""
+    root = _root
+    return root is not None and path.is_relative_to(root.resolve())
+
+
 def user_cache(name: str) -> Path:
     """``~/.cache/emotion-dashboard/<name>`` (``$XDG_CACHE_HOME`` respected), private: caches that outlive a restart."""
     base = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache")

@@ -150,6 +150,15 @@ def test_a_viewer_opens_only_their_upload_and_the_default_dataset(tmp_path, monk
         check_data_path(upload, bob, server_paths=True)  # even an admin does not reach another's upload
 
 
+def test_no_typed_path_reaches_an_upload_even_where_every_path_is_allowed(monkeypatch):
+    monkeypatch.setenv("EMOTION_DATA_ROOTS", "/")
+    upload = OwnerStore("alice").put(b"PK alice", ".zip")  # in the server's private folder
+    assert check_data_path(upload, OwnerStore("alice"), server_paths=False)
+    for path in (upload, upload.parent, upload.parent.parent):
+        with pytest.raises(DataPathNotAllowedError, match="another visitor's upload"):
+            check_data_path(path, OwnerStore("bob"), server_paths=True)
+
+
 def test_hide_paths_cuts_every_absolute_path_to_its_last_part():
     text = "no such file: /tmp/emotion-abc/uploads/9f/3a.zip; also '/etc/passwd' but not runs/x or http://h/a/b"
     shown = hide_paths(text)
