@@ -268,7 +268,7 @@ def test_one_job_per_visitor_and_a_few_in_all(alices_job, monkeypatch):
     with pytest.raises(LimitError, match="one at a time per visitor"):
         jobs.start_upload_job(b"PK", actor=ALICE)
     monkeypatch.setenv("EMOTION_BATCH_JOBS_AT_ONCE", "1")
-    with pytest.raises(LimitError, match="the most at once"):
+    with pytest.raises(LimitError, match="at once at most"):
         jobs.start_upload_job(b"PK", actor=BOB)
     with pytest.raises(jobs.JobError, match="only an admin"):
         jobs.start_folder_job(str(SAMPLE_DATA.parent), actor=BOB)

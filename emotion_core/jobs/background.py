@@ -123,7 +123,8 @@ def admit(actor: Actor, alive: list[JobStatus], limits: JobLimits, stop: Callabl
             stop(job)
     going = [job for job in alive if job.started is None or now - job.started <= limits.budget_s]
     if len(going) >= limits.total:
+        more = f" (and {len(going) - 1} more)" if len(going) > 1 else ""
         raise LimitError(
-            f"{len(going)} job(s) of other visitors are going, the most at once; each may run {limits.budget_text()} "
-            "before another may take its place: try again later"
+            f"'{going[0].name}' is {going[0].status}{more}; {limits.total} at once at most, and each may run "
+            f"{limits.budget_text()} before another visitor may take its place: try again later"
         )

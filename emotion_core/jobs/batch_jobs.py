@@ -19,7 +19,7 @@ import pandas as pd
 
 from emotion_core.actors import Action, Actor, require_owner
 from emotion_core.data.access import check_data_path
-from emotion_core.errors import EmotionCoreError, JobError
+from emotion_core.errors import EmotionCoreError, JobError, hide_paths
 from emotion_core.files import write_json_atomic
 from emotion_core.jobs.background import REPO, JobStatus, admit, start_process, stop_process
 from emotion_core.jobs.processes import exclusive_lock, process_alive
@@ -127,8 +127,22 @@ def active_job() -> JobStatus | None:
 
 
 def results(job: JobStatus, actor: Actor) -> pd.DataFrame:
-    """The job's rows: for its owner or an admin only (NotAllowedError)."""
-    return pd.read_parquet(results_path(job, actor))
+    """The job's rows for its owner or an admin (NotAllowedError otherwise), as a page may show them: each source
+    named within the job's input (``photos/a.jpg``, a zip's member name), never by its server path."""
+    rows = pd.read_parquet(results_path(job, actor))
+    given = str(_read_json(job.folder / JOB).get("input", ""))
+    if "source" in rows:
+        rows["source"] = rows["source"].map(lambda source: _within(str(source), given))
+    if "error" in rows:
+        rows["error"] = rows["error"].map(lambda error: hide_paths(error) if isinstance(error, str) else error)
+    return rows
+
+
+def _within(source: str, given: str) -> str:
+    """``source`` relative to the job's input (a folder, or a zip whose members read ``<zip>::<member>``)."""
+    if given and source.startswith(given):
+        return source[len(given) :].lstrip("/").removeprefix("::") or Path(source).name
+    return hide_paths(source)
 
 
 def class_counts(rows: pd.DataFrame) -> pd.DataFrame:
