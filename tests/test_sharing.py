@@ -154,9 +154,9 @@ def test_no_typed_path_reaches_an_upload_even_where_every_path_is_allowed(monkey
     monkeypatch.setenv("EMOTION_DATA_ROOTS", "/")
     upload = OwnerStore("alice").put(b"PK alice", ".zip")  # in the server's private folder
     assert check_data_path(upload, OwnerStore("alice"), server_paths=False)
-    for path in (upload, upload.parent, upload.parent.parent):
-        with pytest.raises(DataPathNotAllowedError, match="another visitor's upload"):
-            check_data_path(path, OwnerStore("bob"), server_paths=True)
+    for path in (upload, upload.parent, upload.parent.parent, upload.parents[3], Path("/")):
+        with pytest.raises(DataPathNotAllowedError, match="private storage of visitors' uploads"):
+            check_data_path(path, OwnerStore("bob"), server_paths=True)  # holding it counts: a walk would reach it
 
 
 def test_hide_paths_cuts_every_absolute_path_to_its_last_part():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from emotion_core.errors import DataPathNotAllowedError
 from emotion_core.paths import SAMPLE_DATA, SHARED_DATA, default_data_path, runs_dir
-from emotion_core.storage import OwnerStore, in_server_root
+from emotion_core.storage import OwnerStore, touches_private
 
 ROOTS_ENV = "EMOTION_DATA_ROOTS"
 
@@ -37,15 +37,17 @@ def check_data_path(path: str | Path, own: OwnerStore | None = None, server_path
     resolved = Path(path).expanduser().resolve()
     if own is not None and own.owns(resolved):
         return resolved
-    if in_server_root(resolved):  # another visitor's upload: refused even where every path is allowed
-        raise DataPathNotAllowedError("that path is another visitor's upload, or no longer there; upload a zip instead")
     if not server_paths and resolved != default_data_path().resolve():
         raise DataPathNotAllowedError(
             "only an admin may open folders on the server by their path; upload a zip instead"
         )
-    if any(resolved == root or resolved.is_relative_to(root) for root in allowed_data_roots()):
-        return resolved
-    raise DataPathNotAllowedError(
-        "that path is outside the folders this app may read datasets from; upload a zip instead, or ask whoever "
-        f"runs the app to add its folder to ${ROOTS_ENV}"
-    )
+    if not any(resolved == root or resolved.is_relative_to(root) for root in allowed_data_roots()):
+        raise DataPathNotAllowedError(
+            "that path is outside the folders this app may read datasets from; upload a zip instead, or ask whoever "
+            f"runs the app to add its folder to ${ROOTS_ENV}"
+        )
+    if touches_private(resolved):  # refused even where every path is allowed (a root of /)
+        raise DataPathNotAllowedError(
+            "that path is, or holds, the app's private storage of visitors' uploads; choose another folder"
+        )
+    return resolved
