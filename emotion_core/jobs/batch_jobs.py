@@ -122,10 +122,6 @@ def list_jobs() -> list[JobStatus]:
     return [job_status(p) for p in folders]
 
 
-def active_job() -> JobStatus | None:
-    return next((job for job in list_jobs() if job.alive), None)
-
-
 def results(job: JobStatus, actor: Actor) -> pd.DataFrame:
     """The job's rows for its owner or an admin (NotAllowedError otherwise), as a page may show them: each source
     named within the job's input (``photos/a.jpg``, a zip's member name), never by its server path."""
