@@ -11,6 +11,7 @@ import logging
 
 import streamlit as st
 
+from dashboard.auth import login_sidebar
 from dashboard.navigation import PAGES
 from emotion_core.settings import apply_process_defaults
 
@@ -21,4 +22,6 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 # The page list lives in dashboard.navigation (the Home page lists it too). Every page's first statement is
 # dashboard.streamlit_compat.route_through_app(), which makes a deep link opened first after a start run through
 # this file too (Streamlit would otherwise route the pages/ folder by file name).
-st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in PAGES]).run()
+navigation = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.default) for p in PAGES])
+login_sidebar()  # viewer mode's reason, or the admin login, under the navigation on every page
+navigation.run()

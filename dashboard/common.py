@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import streamlit as st
 
+from dashboard.auth import current_actor, session_owner
+from emotion_core.actors import Action
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import DEFAULT_NAME, list_models, model_version
 from emotion_core.data.access import check_data_path
@@ -16,16 +17,16 @@ from emotion_core.data.datasets import Dataset, open_dataset
 from emotion_core.data.evaluate import Mistake, confident_mistakes, evaluate_predictor
 from emotion_core.data.photo_crops import FACE_MODES, CropCache, PhotoCropper
 from emotion_core.data.summary import data_version
-from emotion_core.errors import EmotionCoreError, ModelLoadError
+from emotion_core.errors import EmotionCoreError, ModelLoadError, hide_paths
 from emotion_core.files import file_version
 from emotion_core.paths import default_data_path
 from emotion_core.storage import OwnerStore
 
 MODEL_KEY = "model_name"
 DATA_KEY = "data_path"
-OWNER_KEY = "owner"  # a random id per browser session: what it uploads is stored under it, for it alone
 UPLOAD_KEY = "uploaded_path"  # where this session's uploaded dataset zip lies (never shown)
 UPLOAD_LABEL = "(your uploaded zip)"  # what the dataset box shows instead of that path
+DEFAULT_LABEL = "(default dataset)"  # what it shows instead of the default dataset's server path
 FACES_KEY = "faces_mode"
 FACES_HELP = (
     "crops: the images are face crops (FER2013, CK+), used whole. detect: photos, each cropped to its largest "
@@ -83,6 +84,7 @@ def get_evaluation(
 def evaluation_or_error(model: str, data: str, split: str, faces: str = "auto") -> tuple[dict[str, Any], list[Mistake]]:
     """``get_evaluation`` with the cached Predictor: a broken model stops the page with its one-line error; a
     dataset that cannot be scored raises EmotionCoreError (or ValueError, OSError) for the page to show."""
+    check_data(data)  # outside the shared cache, for this visitor
     predictor = load_predictor(model)
     return get_evaluation(model, model_version(model), data, data_version(data), split, faces, predictor)
 
@@ -109,7 +111,7 @@ def model_picker() -> str:
 
 def session_uploads() -> OwnerStore:
     """This browser session's uploads: stored under its own random id, reachable from this session only."""
-    return OwnerStore(st.session_state.setdefault(OWNER_KEY, secrets.token_urlsafe(24)))
+    return OwnerStore(session_owner())
 
 
 def remember_upload(path: str) -> None:
@@ -118,26 +120,46 @@ def remember_upload(path: str) -> None:
 
 
 def data_picker(label: str = "Dataset path") -> str:
-    """Text box for a dataset (folder, zip or fer2013.csv); the path typed on one page carries to the others."""
-    current = st.session_state.get(DATA_KEY) or str(default_data_path())
+    """Text box for a dataset (folder, zip or fer2013.csv); the path typed on one page carries to the others.
+
+    The box never shows a server path: the session's upload reads UPLOAD_LABEL, the default dataset DEFAULT_LABEL.
+    """
+    default = str(default_data_path())
+    current = st.session_state.get(DATA_KEY) or default
     uploaded = st.session_state.get(UPLOAD_KEY)
-    shown = UPLOAD_LABEL if uploaded and current == uploaded else current
-    typed = st.text_input(label, shown, help="A folder or .zip laid out as <split>/<class>/<image>, or a fer2013.csv")
-    path = uploaded if uploaded and typed.strip() == UPLOAD_LABEL else typed.strip()
+    labels = {UPLOAD_LABEL: uploaded, DEFAULT_LABEL: default} if uploaded else {DEFAULT_LABEL: default}
+    shown = next((label for label, path in labels.items() if path == current), current)
+    help_text = "A folder or .zip laid out as <split>/<class>/<image>, or a fer2013.csv"
+    if not current_actor().may(Action.SERVER_PATHS):
+        help_text = "Upload a zip on the Dataset page; only an admin may type a folder on the server."
+    typed = st.text_input(label, shown, help=help_text).strip()
+    path = labels.get(typed) or typed
     st.session_state[DATA_KEY] = path
     return path
 
 
 def public_text(text: str) -> str:
-    """``text`` (an error message, a caption) with this session's upload path replaced by UPLOAD_LABEL."""
+    """``text`` (an error message, a caption) as a visitor may see it: this session's upload path reads
+    UPLOAD_LABEL and any other absolute path is cut to its last part (no server path reaches a page)."""
     uploaded = st.session_state.get(UPLOAD_KEY)
-    return text.replace(uploaded, UPLOAD_LABEL) if uploaded else text
+    return hide_paths(text.replace(uploaded, UPLOAD_LABEL) if uploaded else text)
+
+
+def show_error(error: BaseException, prefix: str = "") -> None:
+    """An error as one line on the page, without server paths."""
+    st.error(public_text(f"{prefix}{error}"))
+
+
+def check_data(path: str) -> None:
+    """DataPathNotAllowedError unless this visitor may open ``path``: their own upload, the default dataset, or
+    (admins) a path within the allowed roots."""
+    check_data_path(path, own=session_uploads(), server_paths=current_actor().may(Action.SERVER_PATHS))
 
 
 def open_dataset_checked(path: str) -> Dataset:
     """The cached listing of ``path`` once it is allowed for this visitor (checked on every call: the cache is
     shared by all sessions, so a check inside it would pass a second visitor who types the same path)."""
-    check_data_path(path, own=session_uploads())
+    check_data(path)
     if path == st.session_state.get(UPLOAD_KEY):
         session_uploads().touch()
     return get_dataset(path, file_version(path))

@@ -1,5 +1,7 @@
 """Specific errors with one-line messages; callers show ``str(error)`` to the user."""
 
+import re
+
 
 def first_line(error: BaseException, limit: int = 200) -> str:
     """An exception as one short line: library errors can span pages (Keras quotes whole configs)."""
@@ -88,3 +90,23 @@ class UnsafeFolderError(EmotionCoreError):
 
 class UploadLimitError(EmotionCoreError):
     """An upload past a cap (its size, the visitor's stored total, files or pixels); the message names the cap."""
+
+
+class NotAllowedError(EmotionCoreError):
+    """The visitor's role or ownership does not allow this (another's job, a server path, training as a viewer)."""
+
+
+class LimitError(EmotionCoreError):
+    """A cap on shared resources is reached (jobs at once, epochs, disk); the message names the cap."""
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w./~-])(?:/[^\s/'\"`:,;()\[\]]+){2,}/?")
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with every absolute path cut to ``…/<last part>``: what a page may show a visitor of a shared app.
+
+    Error messages from the core name files by their full path (useful in a shell); on a page that is a server
+    path, which no visitor should learn.
+    """
+    return _ABSOLUTE_PATH.sub(lambda match: "…/" + match.group(0).rstrip("/").rsplit("/", 1)[-1], text)

@@ -38,3 +38,15 @@ def file_version(path: str | Path) -> float:
         return Path(path).stat().st_mtime
     except OSError:
         return 0.0
+
+
+def folder_bytes(folder: Path) -> int:
+    """Bytes of every file under ``folder`` (0 if it is missing); files removed meanwhile count nothing."""
+    total = 0
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total

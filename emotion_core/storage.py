@@ -25,6 +25,7 @@ from emotion_core.errors import UnsafeFolderError, UploadLimitError
 
 CACHE_ENV = "XDG_CACHE_HOME"
 APP_CACHE = "emotion-dashboard"
+FACE_CACHE_ENV = "EMOTION_FACE_CACHE"  # where emotion_core.data.photo_crops caches face crops, if set
 
 _root: Path | None = None
 _root_lock = threading.Lock()
@@ -52,6 +53,19 @@ def server_root() -> Path:
             _root = private_folder(Path(tempfile.mkdtemp(prefix="emotion-")))
             atexit.register(shutil.rmtree, _root, True)
     return _root
+
+
+def private_places() -> list[Path]:
+    """Where the app keeps visitors' data: this server's folder (uploads) and its cache (face crops), resolved."""
+    base = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache") / APP_CACHE
+    crops = Path(os.environ[FACE_CACHE_ENV]) if os.environ.get(FACE_CACHE_ENV) else None
+    return [place.resolve() for place in (_root, base, crops) if place is not None]
+
+
+def touches_private(path: Path) -> bool:
+    """Whether ``path`` (resolved) lies in, or holds, a place with visitors' data: no typed path may open one,
+    and no folder walk (a batch job over /tmp) may pass through one."""
+    return any(path.is_relative_to(place) or place.is_relative_to(path) for place in private_places())
 
 
 def user_cache(name: str) -> Path:

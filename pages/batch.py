@@ -8,7 +8,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import data_picker, model_picker
+from dashboard.auth import current_actor
+from dashboard.common import data_picker, model_picker, session_uploads, show_error
+from emotion_core.errors import EmotionCoreError
 from emotion_core.jobs import batch_jobs as jobs
 from emotion_core.jobs.background import JobStatus
 
@@ -37,11 +39,12 @@ def start_form(model: str) -> None:
             if upload is None:
                 st.error("Choose a zip to upload first.")
                 return
-            started = jobs.start_upload_job(upload.getvalue(), model, int(every), engine)
+            started = jobs.start_upload_job(upload.getvalue(), model, int(every), engine, actor=current_actor())
         else:
-            started = jobs.start_folder_job(folder, model, int(every), engine)
-    except jobs.JobError as error:
-        st.error(str(error))
+            own = session_uploads()
+            started = jobs.start_folder_job(folder, model, int(every), engine, actor=current_actor(), own=own)
+    except EmotionCoreError as error:
+        show_error(error)
         return
     st.session_state.batch_job = started.name
     st.success(f"Started job '{started.name}'.")
@@ -55,19 +58,26 @@ def format_eta(seconds: float | None) -> str:
 
 
 def show_job(job_dir: str) -> None:
-    """Progress while alive (the fragment reruns itself), then the results."""
+    """Progress while alive (the fragment reruns itself), then the results: another visitor's job shows its
+    progress and status only."""
     job = jobs.job_status(job_dir)
-    if job.alive:
+    actor = current_actor()
+    if not actor.owns(job.owner):
+        st.progress(job.fraction, text=f"Another visitor's job: {job.status}, {job.fraction:.0%} done.")
+    elif job.alive:
         st.progress(
             job.fraction,
             text=f"{job.status}: {job.done:,}/{job.total:,} images/frames · {job.rate:.1f} images/s · "
             f"{jobs.where(job)} · {job.faces:,} faces · {job.errors:,} errors · {format_eta(job.eta_s)}",
         )
+        if st.button("Cancel job", key="cancel-job"):
+            jobs.cancel_job(job.folder, actor)
+            st.rerun()
     elif job.status == "finished":
         show_results(job)
     else:
         st.error(f"{job.name}: {job.status}")
-        st.code(jobs.log_tail(job) or "(no output)", language=None)
+        st.code(jobs.log_tail(job, actor) or "(no output)", language=None)
     if st.session_state.get("batch_alive") and not job.alive:
         st.session_state.batch_alive = False
         st.rerun()
@@ -75,7 +85,7 @@ def show_job(job_dir: str) -> None:
 
 
 def show_results(job: JobStatus) -> None:
-    rows = jobs.results(job)
+    rows = jobs.results(job, current_actor())
     st.success(
         f"{job.name}: {job.done:,} images/frames, {job.faces:,} faces, {job.errors:,} errors; "
         f"{jobs.where(job)}, {job.rate:.1f} images/s."
@@ -94,7 +104,7 @@ def show_results(job: JobStatus) -> None:
     left, right = st.columns(2)
     left.download_button("Download CSV", csv_bytes(rows), f"{job.name}.csv", "text/csv")
     right.download_button(
-        "Download parquet", jobs.results_path(job).read_bytes(), f"{job.name}.parquet", "application/octet-stream"
+        "Download parquet", rows.to_parquet(index=False), f"{job.name}.parquet", "application/octet-stream"
     )
 
 
@@ -106,7 +116,9 @@ model = model_picker()
 st.title("Batch")
 st.caption(
     "One row per face over a whole folder, zip or set of videos. The job runs in the background (it continues if "
-    "you leave this page); one job at a time. From a shell: `python -m emotion_core batch INPUT... --out r.parquet`."
+    "you leave this page, and when the dashboard stops: it is listed here again at the next start); one job per "
+    "visitor. Its rows are yours: other visitors see only that it is busy. An uploaded zip is deleted when the job "
+    "ends. From a shell: `python -m emotion_core batch INPUT... --out r.parquet`."
 )
 start_form(model)
 
@@ -116,7 +128,8 @@ if not listed:
     st.stop()
 names = [job.name for job in listed]
 chosen = st.session_state.get("batch_job") or names[0]
-statuses = {job.name: job.status for job in listed}
+actor = current_actor()
+statuses = {job.name: job.status + ("" if actor.owns(job.owner) else ", another visitor's") for job in listed}
 name = st.selectbox(
     "Job", names, index=names.index(chosen) if chosen in names else 0, format_func=lambda n: f"{n} ({statuses[n]})"
 )

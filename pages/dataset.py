@@ -21,6 +21,7 @@ from dashboard.common import (
     public_text,
     remember_upload,
     session_uploads,
+    show_error,
 )
 from emotion_core.data.datasets import FaceChoice
 from emotion_core.data.summary import (
@@ -73,7 +74,7 @@ def choose_source() -> str:
     try:
         path = str(session_uploads().put(upload.getvalue(), ".zip"))
     except EmotionCoreError as error:
-        st.error(str(error))
+        show_error(error)
         st.stop()
     remember_upload(path)
     return path
@@ -88,7 +89,8 @@ def face_choice(path: str, version: float, requested: str) -> FaceChoice:
 def show_unreadable(rows: list[tuple[str, str]], scanned: str) -> None:
     if rows:
         st.warning(f"{len(rows)} unreadable file(s) among {scanned}")
-        st.dataframe(pd.DataFrame(rows, columns=["file", "problem"]), hide_index=True)
+        shown = [(file, public_text(problem)) for file, problem in rows]
+        st.dataframe(pd.DataFrame(shown, columns=["file", "problem"]), hide_index=True)
     else:
         st.success(f"No unreadable files among {scanned}.")
 
@@ -128,7 +130,7 @@ try:
     counts = class_counts(path, version)
     faces_mode = face_choice(path, version, requested)
 except EmotionCoreError as error:
-    st.error(public_text(str(error)))
+    show_error(error)
     st.stop()
 detecting = faces_mode.mode == "detect"
 

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import data_picker, dataset_or_stop, evaluation_or_error, faces_picker, model_picker
+from dashboard.common import data_picker, dataset_or_stop, evaluation_or_error, faces_picker, model_picker, show_error
 from emotion_core.classify.registry import model_version
 from emotion_core.data.evaluate import confusion_frame, per_class_frame
 from emotion_core.data.summary import data_version
@@ -58,7 +58,7 @@ try:
     with st.spinner(f"Classifying {split}…", show_time=True):
         report, mistakes = evaluation_or_error(model_name, path, split, faces)
 except (EmotionCoreError, ValueError, OSError) as error:
-    st.error(f"Cannot evaluate: {error}")
+    show_error(error, "Cannot evaluate: ")
     st.stop()
 
 accuracy, count, skipped, no_face = st.columns(4)

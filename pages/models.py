@@ -10,7 +10,17 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import MODEL_KEY, data_picker, dataset_or_stop, evaluation_or_error, forget_model, model_picker
+from dashboard.auth import current_actor
+from dashboard.common import (
+    MODEL_KEY,
+    data_picker,
+    dataset_or_stop,
+    evaluation_or_error,
+    forget_model,
+    model_picker,
+    show_error,
+)
+from emotion_core.actors import Action
 from emotion_core.classify.registry import DEFAULT_NAME, list_models
 from emotion_core.data.evaluate import comparison_frame
 from emotion_core.errors import EmotionCoreError
@@ -49,7 +59,7 @@ def act(action: Callable[[], object], changed: str, message: str, renamed_to: st
     try:
         action()
     except EmotionCoreError as error:
-        st.error(str(error))
+        show_error(error)
         return
     forget_model(changed)
     if renamed_to and st.session_state.get(MODEL_KEY) == changed:
@@ -64,7 +74,12 @@ def rename_form(trained: list[str]) -> None:
         new = st.text_input("New name", help="letters, digits, '-' and '_'", key="rename_new")
         if not st.form_submit_button("Rename"):
             return
-    act(lambda: models.rename_model(old, new.strip()), old, f"Renamed '{old}' to '{new.strip()}'.", new.strip())
+    act(
+        lambda: models.rename_model(old, new.strip(), current_actor()),
+        old,
+        f"Renamed '{old}' to '{new.strip()}'.",
+        new.strip(),
+    )
 
 
 def delete_control(trained: list[str]) -> None:
@@ -73,7 +88,7 @@ def delete_control(trained: list[str]) -> None:
         st.write(f"Delete '{name}' and its run folder (checkpoints, logs, exports)? This cannot be undone.")
         if not st.button(f"Delete '{name}' for good", key="delete_confirm", type="primary"):
             return
-    act(lambda: models.delete_model(name), name, f"Deleted '{name}'.")
+    act(lambda: models.delete_model(name, current_actor()), name, f"Deleted '{name}'.")
 
 
 def combine_form(names: list[str]) -> None:
@@ -84,9 +99,9 @@ def combine_form(names: list[str]) -> None:
         if not st.form_submit_button("Combine"):
             return
     try:
-        started = combine.start_combine(chosen, new.strip())
+        started = combine.start_combine(chosen, new.strip(), current_actor())
     except EmotionCoreError as error:
-        st.error(str(error))
+        show_error(error)
         return
     st.session_state[COMBINE_KEY] = started.name
 
@@ -123,7 +138,7 @@ def compare_section(names: list[str]) -> None:
             for name in chosen:  # each with its cached Predictor, and scored once per model, data and split
                 reports[name] = evaluation_or_error(name, path, split)[0]
     except (EmotionCoreError, ValueError, OSError) as error:
-        st.error(f"Cannot compare: {error}")
+        show_error(error, "Cannot compare: ")
         return
     frame = comparison_frame(reports)
     st.altair_chart(recall_chart(frame), key="compare-recall")
@@ -146,29 +161,32 @@ st.dataframe(
 
 names = list(list_models())
 trained = [name for name in names if name != DEFAULT_NAME]
-left, right = st.columns(2)
-with left:
-    st.subheader("Rename")
-    if trained:
-        rename_form(trained)
-    else:
-        st.info("No trained models yet; the shipped 'default' cannot be renamed.")
-with right:
-    st.subheader("Delete")
-    if trained:
-        delete_control(trained)
-    else:
-        st.info("No trained models yet; the shipped 'default' cannot be deleted.")
+if current_actor().may(Action.MANAGE_MODELS):
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Rename")
+        if trained:
+            rename_form(trained)
+        else:
+            st.info("No trained models yet; the shipped 'default' cannot be renamed.")
+    with right:
+        st.subheader("Delete")
+        if trained:
+            delete_control(trained)
+        else:
+            st.info("No trained models yet; the shipped 'default' cannot be deleted.")
 
-st.subheader("Combine")
-st.caption(
-    "Models trained apart make different mistakes: an ensemble answers with their consensus (the mean of their "
-    "logits), usually more accurately than any one, at the cost of running each. It is saved in the background "
-    "(it continues if you leave this page) and joins the model list when done."
-)
-combine_form(names)
-if COMBINE_KEY in st.session_state:
-    st.fragment(combine_progress, run_every=REFRESH_S)(st.session_state[COMBINE_KEY])
+    st.subheader("Combine")
+    st.caption(
+        "Models trained apart make different mistakes: an ensemble answers with their consensus (the mean of their "
+        "logits), usually more accurately than any one, at the cost of running each. It is saved in the background "
+        "(it continues if you leave this page) and joins the model list when done."
+    )
+    combine_form(names)
+    if COMBINE_KEY in st.session_state:
+        st.fragment(combine_progress, run_every=REFRESH_S)(st.session_state[COMBINE_KEY])
+else:
+    st.info("Renaming, deleting and combining models need an admin: log in as admin in the sidebar.")
 
 st.subheader("Compare")
 st.caption("Per-class recall of each model on the same dataset split (F1 in the table below the chart).")

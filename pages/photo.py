@@ -12,10 +12,12 @@ from dashboard.common import load_predictor, model_picker
 from emotion_core.classify.explain import explain_faces
 from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.registry import model_version
+from emotion_core.errors import UploadLimitError
 from emotion_core.formats import IMAGE_SUFFIXES, upload_types
+from emotion_core.limits import PhotoLimits
 from emotion_core.records import Face
 from emotion_core.serve.photos import PhotoResult, analyse_photo, face_scores, results_csv, results_json
-from emotion_core.vision.decode import decode_image
+from emotion_core.vision.decode import declared_pixels, decode_image
 
 IMAGE_TYPES = upload_types(IMAGE_SUFFIXES)
 
@@ -79,6 +81,11 @@ if snapshot is not None:
     files.append(("snapshot.jpg", snapshot.getvalue()))
 if not files:
     st.info("Add a photo to begin.")
+    st.stop()
+try:  # from the headers alone, before any decoding: a small PNG may declare 40 megapixels
+    PhotoLimits().check([declared_pixels(data) for _name, data in files])
+except UploadLimitError as error:
+    st.error(str(error))
     st.stop()
 
 predictor = load_predictor(model_name)

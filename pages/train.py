@@ -10,10 +10,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard.common import data_picker, faces_picker, model_picker
+from dashboard.auth import current_actor
+from dashboard.common import data_picker, faces_picker, model_picker, public_text, session_uploads, show_error
+from emotion_core.actors import Action
 from emotion_core.classify.architectures import ARCHITECTURES
 from emotion_core.classify.registry import list_models
-from emotion_core.errors import LaunchError
+from emotion_core.errors import EmotionCoreError
 from emotion_core.jobs.background import JobStatus
 from train import launcher
 from train.config import TrainConfig
@@ -133,7 +135,11 @@ def show_launch_error(any_alive: bool) -> None:
 
 
 def show_run(run: JobStatus) -> None:
-    """Progress, curves and controls of one run."""
+    """Progress, curves and controls of one run; another visitor's run shows its progress only."""
+    actor = current_actor()
+    if not actor.owns(run.owner):
+        st.progress(run.fraction, text=f"Another visitor's run: {run.status}, epoch {run.done}/{run.total}.")
+        return
     if run.alive:
         st.progress(
             run.done / max(run.total, 1),
@@ -142,11 +148,11 @@ def show_run(run: JobStatus) -> None:
         with st.popover("Cancel run"):  # a second click, so a stray one does not end hours of training
             st.write("Stop training now? Resume later continues from the last finished epoch.")
             if st.button("Stop training", key="cancel", type="primary"):
-                launcher.cancel(run.folder)
+                launcher.cancel(run.folder, actor)
                 st.rerun()
     else:
         show_outcome(run)
-    log = launcher.read_log(run.folder)
+    log = launcher.read_log(run.folder, actor)
     if len(log):
         loss, accuracy = st.columns(2)
         loss.altair_chart(curve_chart(log, "loss"), key="curve-loss")
@@ -164,14 +170,14 @@ def show_outcome(run: JobStatus) -> None:
         st.warning(f"{text}: the process ended before the run did.")
     else:
         st.info(text)
-    tail = launcher.output_tail(run.folder)
+    tail = launcher.output_tail(run.folder, current_actor())
     if tail:
-        st.code(tail, language=None)
+        st.code(public_text(tail), language=None)
     if launcher.resumable(run) and st.button("Resume run", key="resume", help="continue from the last finished epoch"):
         try:
-            launcher.resume(run.folder)
-        except LaunchError as error:
-            st.error(str(error))
+            launcher.resume(run.folder, current_actor())
+        except EmotionCoreError as error:
+            show_error(error)
             return
         st.rerun()
 
@@ -179,15 +185,19 @@ def show_outcome(run: JobStatus) -> None:
 model_picker()
 st.title("Train")
 st.caption(
-    "Training runs in the background: it continues if you leave this page or close the browser. One run at a time."
+    "Training runs in the background: it continues if you leave this page, close the browser or stop the dashboard "
+    "(it is listed here again at the next start). One run at a time; only its owner or an admin may cancel it."
 )
 
-config = config_form()
+config = config_form() if current_actor().may(Action.TRAIN) else None
+if not current_actor().may(Action.TRAIN):
+    st.info("Training needs an admin: log in as admin in the sidebar. Runs in progress are listed below.")
 if config is not None:
     try:
-        started = launcher.launch(config)
-    except LaunchError as error:
-        st.session_state[LAUNCH_KEY] = LaunchNotice(str(error), blocked=launcher.active_run() is not None)
+        started = launcher.launch(config, current_actor(), own=session_uploads())
+    except EmotionCoreError as error:
+        notice = LaunchNotice(public_text(str(error)), blocked=launcher.active_run() is not None)
+        st.session_state[LAUNCH_KEY] = notice
     else:
         st.session_state.pop(LAUNCH_KEY, None)
         st.success(f"Started run '{started.name}' (pid {started.pid}).")

@@ -17,10 +17,11 @@ import pandas as pd
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from dashboard.common import load_predictor, model_picker
+from dashboard.common import load_predictor, model_picker, show_error
 from emotion_core.classify.predictor import Predictor
 from emotion_core.errors import EmotionCoreError
 from emotion_core.formats import VIDEO_SUFFIXES, upload_types
+from emotion_core.limits import VideoLimits
 from emotion_core.live.video import SegmentSummary, analyse_video, probe, results_csv, timeline_rows
 from emotion_core.vision.draw import chart_colours
 
@@ -57,7 +58,8 @@ def analyse(predictor: Predictor, upload: UploadedFile, every: int, annotate: bo
         previous["annotated"].unlink(missing_ok=True)
     clip = save_upload(upload)
     try:
-        info = probe(clip)
+        info, limits = probe(clip), VideoLimits()
+        limits.check(info.frames, info.fps)  # from the header, before decoding a frame
         annotated = work_dir() / f"{uuid.uuid4().hex}-annotated.mp4" if annotate else None
         held = {"key": key, "results": [], "annotated": annotated, "labels": predictor.labels, "complete": False}
         st.session_state[RESULT_KEY] = held
@@ -70,8 +72,11 @@ def analyse(predictor: Predictor, upload: UploadedFile, every: int, annotate: bo
 
         with closing(analyse_video(predictor, clip, every, annotated, progress=show)) as frames:
             for result in frames:
+                if result.index >= limits.max_frames:  # a header without a frame count: the cap still holds
+                    break
                 held["results"].append(result)
-        held["complete"] = True
+            else:
+                held["complete"] = True
         bar.empty()
         cancel.empty()
     finally:
@@ -152,7 +157,7 @@ if st.button("Analyse", type="primary"):
     try:
         analyse(predictor, upload, every, annotate, key)
     except (EmotionCoreError, OSError, ValueError) as error:
-        st.error(f"Cannot analyse `{upload.name}`: {error}")
+        show_error(error, f"Cannot analyse `{upload.name}`: ")
         st.stop()
     held = st.session_state[RESULT_KEY]
 if held is not None and held["key"] == key:

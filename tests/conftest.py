@@ -99,12 +99,14 @@ def tiny_zip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, tiny_zip) -> Path:
-    """A tiny model trained for one epoch on tiny_zip: a real run folder, in seconds."""
+    """A tiny model trained for one epoch on tiny_zip: a real run folder, in seconds (its checkpoint kept: the
+    resume tests start from it)."""
     from train.config import TrainConfig
     from train.fit import fit
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    return fit(TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1, batch_size=8), run_dir)
+    config = TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1, batch_size=8, keep_checkpoint=True)
+    return fit(config, run_dir)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emotion_core.actors import SHELL
 from emotion_core.data.access import allowed_data_roots, check_data_path
 from emotion_core.errors import DataPathNotAllowedError, LaunchError
 from emotion_core.paths import SAMPLE_DATA
@@ -75,5 +76,5 @@ def test_training_from_the_app_refuses_a_path_outside_the_roots(default_roots, t
 
     outside = write_zip(tmp_path / "private.zip", make_dataset_files({"happy": 2}))
     with pytest.raises(LaunchError, match="outside the folders"):
-        launcher.launch(TrainConfig(data=str(outside), architecture="tiny"))
+        launcher.launch(TrainConfig(data=str(outside), architecture="tiny"), SHELL)
     assert launcher.list_runs() == []

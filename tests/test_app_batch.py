@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emotion_core.actors import SHELL
+from emotion_core.errors import LimitError
 from emotion_core.jobs import batch_jobs as jobs
 from emotion_core.jobs.background import JobStatus
 from emotion_core.vision.decode import read_image
@@ -52,7 +54,7 @@ def test_the_page_starts_a_job_then_shows_its_rows_chart_and_downloads(setting):
     assert app.success[0].value.startswith("Started job")
     job = jobs.list_jobs()[0]
     finished = wait_for(job.folder)
-    assert finished.status == "finished", jobs.log_tail(finished)
+    assert finished.status == "finished", jobs.log_tail(finished, SHELL)
     app.run()
     assert not app.exception and not app.error
     assert "4 images/frames, 3 faces, 1 errors" in app.success[-1].value
@@ -68,11 +70,11 @@ def test_a_second_job_is_refused_while_one_runs(setting):
     job_dir.mkdir(parents=True)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "batch"])
     try:
-        (job_dir / jobs.JOB).write_text(json.dumps({"pid": sleeper.pid}))
+        (job_dir / jobs.JOB).write_text(json.dumps({"pid": sleeper.pid, "owner": SHELL.owner}))
         time.sleep(0.5)  # past fork and exec: its command line now says 'batch'
         assert jobs.job_status(job_dir).status == "starting"
-        with pytest.raises(jobs.JobError, match="wait for it to finish"):
-            jobs.start_folder_job(str(setting))
+        with pytest.raises(LimitError, match="one at a time per visitor"):
+            jobs.start_folder_job(str(setting), actor=SHELL)
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -81,9 +83,9 @@ def test_a_second_job_is_refused_while_one_runs(setting):
 
 def test_a_path_outside_the_data_roots_or_an_empty_upload_is_refused(setting):
     with pytest.raises(jobs.JobError):
-        jobs.start_folder_job("/etc")
+        jobs.start_folder_job("/etc", actor=SHELL)
     with pytest.raises(jobs.JobError, match="empty"):
-        jobs.start_upload_job(b"")
+        jobs.start_upload_job(b"", actor=SHELL)
 
 
 def test_a_running_ray_job_shows_its_engine_nodes_and_images_per_second(setting):
@@ -112,5 +114,5 @@ def test_a_running_ray_job_shows_its_engine_nodes_and_images_per_second(setting)
 def test_the_ray_engine_is_refused_with_how_to_install_when_ray_is_missing(setting, monkeypatch):
     monkeypatch.setattr(jobs, "ray_available", lambda: False)
     with pytest.raises(jobs.JobError, match="pip install -r requirements-ray.txt"):
-        jobs.start_folder_job(str(setting), engine="ray")
+        jobs.start_folder_job(str(setting), engine="ray", actor=SHELL)
     assert jobs.list_jobs() == []

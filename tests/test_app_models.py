@@ -79,7 +79,7 @@ def test_compare_draws_grouped_recall_bars(runs, tiny_zip):
 def test_train_page_starts_from_a_chosen_model(runs, tiny_zip, monkeypatch):
     launched = []
 
-    def fake_launch(config):
+    def fake_launch(config, actor, own=None):
         launched.append(config)
         return JobStatus(runs / "new", "starting", 0, config.epochs, 1)
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emotion_core.actors import SHELL
 from emotion_core.classify.registry import list_models
-from emotion_core.errors import LaunchError
+from emotion_core.errors import LaunchError, LimitError
 from emotion_core.jobs.background import JobStatus
 from train import launcher
 from train.config import TrainConfig
@@ -47,26 +48,26 @@ def wait_for(run_dir: Path, timeout: float = 180) -> JobStatus:
 
 def test_launch_runs_in_background_refuses_a_second_and_lands_in_the_registry(runs, tiny_zip):
     config = TrainConfig(data=str(tiny_zip), architecture="tiny", epochs=1, batch_size=8)
-    started = launcher.launch(config)
+    started = launcher.launch(config, SHELL)
     assert started.alive and started.folder.parent == runs
-    with pytest.raises(LaunchError, match="cancel it or wait"):
-        launcher.launch(config)
+    with pytest.raises(LimitError, match="cancel it or wait"):
+        launcher.launch(config, SHELL)
 
     finished = wait_for(started.folder)
-    assert finished.status == "finished", launcher.output_tail(started.folder)
+    assert finished.status == "finished", launcher.output_tail(started.folder, SHELL)
     assert (finished.done, finished.total) == (1, 1)
-    assert list(launcher.read_log(started.folder)["epoch"]) == [1]
+    assert list(launcher.read_log(started.folder, SHELL)["epoch"]) == [1]
     assert list_models()[started.name] == started.folder
     assert launcher.active_run() is None
 
 
 def test_invalid_config_or_data_is_refused_before_launch(runs, tiny_zip, tmp_path):
     with pytest.raises(LaunchError, match="no such dataset path"):
-        launcher.launch(TrainConfig(data=str(tmp_path / "nothing.zip"), architecture="tiny"))
+        launcher.launch(TrainConfig(data=str(tmp_path / "nothing.zip"), architecture="tiny"), SHELL)
     with pytest.raises(LaunchError, match="learning rate"):
-        launcher.launch(TrainConfig(data=str(tiny_zip), architecture="tiny", learning_rate=5.0))
+        launcher.launch(TrainConfig(data=str(tiny_zip), architecture="tiny", learning_rate=5.0), SHELL)
     with pytest.raises(LaunchError, match="no 'validation' split"):
-        launcher.launch(TrainConfig(data=str(tiny_zip), architecture="tiny", train_split="validation"))
+        launcher.launch(TrainConfig(data=str(tiny_zip), architecture="tiny", train_split="validation"), SHELL)
     assert launcher.list_runs() == []
 
 
@@ -75,7 +76,7 @@ def test_a_run_whose_process_died_reads_interrupted_and_cancel_stops_a_live_one(
     assert launcher.run_status(run).status == "running"
     assert launcher.active_run().name == "fake"
 
-    stopped = launcher.cancel(run)
+    stopped = launcher.cancel(run, SHELL)
     assert process.wait(timeout=10) is not None
     assert stopped.status == "interrupted" and not stopped.alive
     assert launcher.resumable(stopped) is False, "no config.json: it never reached training"
@@ -131,10 +132,10 @@ def test_resume_continues_an_interrupted_run_to_the_end(runs, tiny_run):
     (run / "state.json").write_text(json.dumps({"status": "running", "epoch": 1, "epochs": 2, "pid": dead.pid}))
     assert launcher.run_status(run).status == "interrupted"
 
-    launcher.resume(run)
+    launcher.resume(run, SHELL)
     finished = wait_for(run)
-    assert (finished.status, finished.done, finished.total) == ("finished", 2, 2), launcher.output_tail(run)
-    assert list(launcher.read_log(run)["epoch"]) == [1, 2]
+    assert (finished.status, finished.done, finished.total) == ("finished", 2, 2), launcher.output_tail(run, SHELL)
+    assert list(launcher.read_log(run, SHELL)["epoch"]) == [1, 2]
     assert "interrupted" in list_models()
     with pytest.raises(LaunchError, match="cannot be resumed"):
-        launcher.resume(run)
+        launcher.resume(run, SHELL)

@@ -12,8 +12,9 @@ import threading
 import numpy as np
 import pytest
 
+from emotion_core.actors import SHELL
 from emotion_core.classify.predictor import Predictor
-from emotion_core.errors import LaunchError
+from emotion_core.errors import LimitError
 from emotion_core.labels import EMOTIONS
 from emotion_core.live.webcam import LiveProcessor
 from emotion_core.vision.decode import read_image
@@ -137,8 +138,8 @@ def test_two_launches_at_the_same_moment_start_one_run(tmp_path, monkeypatch, ti
     def click() -> None:
         gate.wait()
         try:
-            outcomes.append(launcher.launch(config))
-        except LaunchError as error:
+            outcomes.append(launcher.launch(config, SHELL))
+        except LimitError as error:
             outcomes.append(error)
 
     try:
@@ -148,7 +149,7 @@ def test_two_launches_at_the_same_moment_start_one_run(tmp_path, monkeypatch, ti
         for thread in threads:
             thread.join(timeout=60)
         assert len(started) == 1
-        assert sorted(type(o).__name__ for o in outcomes) == ["JobStatus", "LaunchError"]
+        assert sorted(type(o).__name__ for o in outcomes) == ["JobStatus", "LimitError"]
     finally:
         for process in started:
             process.kill()

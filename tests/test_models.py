@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from emotion_core.actors import SHELL
 from emotion_core.classify.registry import list_models
 from emotion_core.errors import ModelActionError, ModelNotFoundError
 from tests.conftest import REPO
@@ -25,7 +26,7 @@ def test_table_lists_every_model_with_size(runs):
 
 
 def test_rename_moves_the_folder_and_the_metadata_name(runs):
-    target = rename_model("alpha", "gamma_2")
+    target = rename_model("alpha", "gamma_2", SHELL)
     assert target == runs / "gamma_2" and not (runs / "alpha").exists()
     assert json.loads((target / "metadata.json").read_text())["name"] == "gamma_2"
     assert list(list_models()) == ["default", "beta", "gamma_2"]
@@ -43,17 +44,17 @@ def test_rename_moves_the_folder_and_the_metadata_name(runs):
 )
 def test_rename_refusals(runs, old, new, message):
     with pytest.raises(ModelActionError, match=message):
-        rename_model(old, new)
+        rename_model(old, new, SHELL)
     assert set(list_models()) == {"default", "alpha", "beta"}
 
 
 def test_delete_removes_the_run_and_refuses_default_and_unknown(runs):
-    delete_model("beta")
+    delete_model("beta", SHELL)
     assert not (runs / "beta").exists() and list(runs.iterdir()) == [runs / "alpha"]
     with pytest.raises(ModelActionError, match="'default' is the model shipped"):
-        delete_model("default")
+        delete_model("default", SHELL)
     with pytest.raises(ModelNotFoundError, match="no model 'beta'"):
-        delete_model("beta")
+        delete_model("beta", SHELL)
 
 
 def test_a_run_in_progress_is_neither_renamed_nor_deleted(runs):
@@ -63,9 +64,9 @@ def test_a_run_in_progress_is_neither_renamed_nor_deleted(runs):
             json.dumps({"status": "running", "epoch": 1, "epochs": 3, "pid": trainer.pid})
         )
         with pytest.raises(ModelActionError, match="cancel the run or wait"):
-            delete_model("alpha")
+            delete_model("alpha", SHELL)
         with pytest.raises(ModelActionError, match="cancel the run or wait"):
-            rename_model("alpha", "other")
+            rename_model("alpha", "other", SHELL)
     finally:
         trainer.kill()
         trainer.wait()
@@ -77,7 +78,7 @@ def test_a_model_outside_the_runs_folder_is_not_deleted(runs, tmp_path):
     shutil.rmtree(runs / "alpha")
     (runs / "alpha").symlink_to(outside)
     with pytest.raises(ModelActionError, match="outside the runs folder"):
-        delete_model("alpha")
+        delete_model("alpha", SHELL)
     assert (outside / "model.keras").is_file()
 
 

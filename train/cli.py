@@ -164,14 +164,15 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
+    from emotion_core.actors import SHELL
     from train import models
 
     if args.action == "rename":
-        print(f"renamed {args.old} to {models.rename_model(args.old, args.new).name}")
+        print(f"renamed {args.old} to {models.rename_model(args.old, args.new, SHELL).name}")
     elif args.action == "delete":
         if not args.yes:
             raise ValueError(f"deleting '{args.name}' removes its folder for good; repeat with --yes to confirm")
-        models.delete_model(args.name)
+        models.delete_model(args.name, SHELL)
         print(f"deleted {args.name}")
     elif args.action == "compare":
         frame = models.compare_models(args.names, args.data, args.split)

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from emotion_core.actors import Action, Actor, require
 from emotion_core.classify.card import check_ensemble_members
 from emotion_core.classify.registry import list_models, read_card
 from emotion_core.classify.run_folder import COMBINE_DIR, is_model_folder
@@ -41,12 +42,14 @@ class CombineJob:
         return self.job.name
 
 
-def start_combine(members: list[str], name: str) -> CombineJob:
+def start_combine(members: list[str], name: str, actor: Actor) -> CombineJob:
     """Check ``members`` and ``name`` here (cheap: cards only), then save their ensemble in the background.
 
-    ModelActionError (one line) for fewer than two members, an unknown one, members that disagree on classes or
-    cropping, a name that is invalid or taken, or a job already saving that name.
+    NotAllowedError unless ``actor`` is an admin (combining is managing models); ModelActionError (one line) for
+    fewer than two members, an unknown one, members that disagree on classes or cropping, a name that is invalid or
+    taken, or a job already saving that name. The job records ``actor`` as its owner.
     """
+    require(actor, Action.MANAGE_MODELS)
     known = list_models()
     unknown = [member for member in members if member not in known]
     if unknown:
@@ -60,7 +63,7 @@ def start_combine(members: list[str], name: str) -> CombineJob:
         shutil.rmtree(job_dir, ignore_errors=True)  # an earlier attempt that failed
         job_dir.mkdir(parents=True)
         process = start_process(["-m", "train", "ensemble", *members, "--out", str(target)], job_dir / LOG)
-        record = {"pid": process.pid, "members": members, "started": time.time()}
+        record = {"pid": process.pid, "members": members, "started": time.time(), "owner": actor.owner}
         (job_dir / JOB).write_text(json.dumps(record))
     return combine_status(name)
 
@@ -73,18 +76,19 @@ def combine_status(name: str) -> CombineJob:
     except (OSError, ValueError):
         raise ModelActionError(f"no combine job for '{name}'") from None
     members, pid = tuple(record.get("members", ())), record.get("pid")
+    who = {"owner": str(record.get("owner", "")), "started": record.get("started")}
     total = len(members) + EXTRA_STEPS
     lines = _output_lines(job_dir / LOG)
     if process_alive(pid, b"train"):
         progress = [line.removeprefix(STEP) for line in lines if line.startswith(STEP)]
         status = "running" if progress else "starting"
         step = progress[-1] if progress else "starting"
-        return CombineJob(JobStatus(job_dir, status, max(0, len(progress) - 1), total, pid), members, step)
+        return CombineJob(JobStatus(job_dir, status, max(0, len(progress) - 1), total, pid, **who), members, step)
     if is_model_folder(runs_dir() / name):
-        return CombineJob(JobStatus(job_dir, "finished", total, total, pid), members)
+        return CombineJob(JobStatus(job_dir, "finished", total, total, pid, **who), members)
     errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]  # the CLI's one line
     why = errors[-1] if errors else f"it stopped unexpectedly; see {COMBINE_DIR}/{name}/{LOG} in the runs folder"
-    return CombineJob(JobStatus(job_dir, "failed", 0, total, pid), members, why)
+    return CombineJob(JobStatus(job_dir, "failed", 0, total, pid, **who), members, why)
 
 
 def jobs_dir() -> Path:

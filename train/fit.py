@@ -61,6 +61,8 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
     inference = _float32_copy(model, config.architecture, len(data.labels))
     save_run(run_dir, inference, _evaluated_card(inference, data, run_dir).to_metadata())
     write_state(run_dir, "finished", config.epochs, config.epochs)
+    if not config.keep_checkpoint:  # nothing left to resume: the checkpoint is disk (~21 MB) for nothing
+        (run_dir / CHECKPOINT).unlink(missing_ok=True)
     return run_dir
 
 

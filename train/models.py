@@ -2,6 +2,9 @@
 
 It lives in ``train`` rather than ``emotion_core.classify.registry`` because renaming or deleting must know whether a
 training run is writing into the folder (train.launcher) and comparing scores through train.evaluate.
+
+Renaming, deleting and combining are an admin's (``emotion_core.actors``): a delete cannot be undone, so on a
+shared dashboard only an admin may do it; the command line acts as the admin (``actors.SHELL``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from emotion_core.actors import Action, Actor, require
 from emotion_core.classify.registry import (
     DEFAULT_NAME,
     SUMMARY_COLUMNS,
@@ -36,8 +40,9 @@ def model_table() -> pd.DataFrame:
     return pd.DataFrame(model_summaries()).reindex(columns=SUMMARY_COLUMNS).dropna(axis=1, how="all")
 
 
-def rename_model(old: str, new: str) -> Path:
-    """Rename a trained model's run folder (one atomic rename) and the name in its metadata."""
+def rename_model(old: str, new: str, actor: Actor) -> Path:
+    """Rename a trained model's run folder (one atomic rename) and the name in its metadata (admins only)."""
+    require(actor, Action.MANAGE_MODELS)
     folder = _managed_folder(old)
     target = new_model_folder(new)
     os.rename(folder, target)  # atomic within the runs folder: the model is listed under one name or the other
@@ -46,8 +51,10 @@ def rename_model(old: str, new: str) -> Path:
     return target
 
 
-def delete_model(name: str) -> None:
-    """Delete a trained model's run folder: moved aside in one rename (it vanishes whole), then removed."""
+def delete_model(name: str, actor: Actor) -> None:
+    """Delete a trained model's run folder (admins only): moved aside in one rename (it vanishes whole), then
+    removed."""
+    require(actor, Action.MANAGE_MODELS)
     folder = _managed_folder(name)
     trash = runs_dir() / f".deleting-{name}-{uuid.uuid4().hex[:8]}"
     os.rename(folder, trash)
@@ -80,8 +87,8 @@ def _managed_folder(name: str) -> Path:
     if folder is None:
         raise ModelNotFoundError(f"no model '{name}'; available: {', '.join(list_models())}")
     if folder.resolve().parent != runs_dir().resolve():
-        raise ModelActionError(f"{folder} is outside the runs folder {runs_dir()}; only models in it can be changed")
+        raise ModelActionError(f"'{name}' lives outside the runs folder; only models in it can be changed")
     run = launcher.run_status(folder)
     if run.alive:
-        raise ModelActionError(f"'{name}' is {run.status} (pid {run.pid}); cancel the run or wait for it to finish")
+        raise ModelActionError(f"'{name}' is {run.status}; cancel the run or wait for it to finish")
     return folder

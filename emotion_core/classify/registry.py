@@ -9,7 +9,7 @@ from typing import Any
 from emotion_core.classify.card import ModelCard
 from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE, is_model_folder
 from emotion_core.errors import EmotionCoreError, ModelLoadError, ModelNotFoundError
-from emotion_core.files import file_version
+from emotion_core.files import file_version, folder_bytes
 from emotion_core.paths import DEFAULT_MODEL_DIR, runs_dir
 
 DEFAULT_NAME = "default"
@@ -85,7 +85,7 @@ def model_summaries() -> list[dict[str, Any]]:
     """
     rows: list[dict[str, Any]] = []
     for name, folder in list_models().items():
-        row: dict[str, Any] = {"model": name, "size_mb": round(_folder_bytes(folder) / 2**20, 2)}
+        row: dict[str, Any] = {"model": name, "size_mb": round(folder_bytes(folder) / 2**20, 2)}
         try:
             card = read_card(folder)
         except EmotionCoreError as error:
@@ -99,7 +99,3 @@ def model_summaries() -> list[dict[str, Any]]:
         }
         rows.append(row)
     return rows
-
-
-def _folder_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())

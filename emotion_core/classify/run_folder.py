@@ -16,6 +16,7 @@ STATE_FILE = "state.json"  # {status, epoch, epochs, pid}, rewritten by train.fi
 LOG_FILE = "log.csv"  # one row per finished epoch (Keras's CSVLogger)
 CONFIG_FILE = "config.json"  # the TrainConfig, written just before the first epoch
 OUTPUT_FILE = "train.log"  # the background process's stdout and stderr
+OWNER_FILE = "owner.json"  # {owner, started}: who launched (or last resumed) the run from the dashboard, and when
 ACTIVE_FILE = "active.json"  # in the runs folder, not a run folder: {run, pid, started, start_epoch, epochs}
 COMBINE_DIR = ".combining"  # in the runs folder: one folder per ensemble being saved (train.combine), not a run
 

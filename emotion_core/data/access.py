@@ -12,7 +12,7 @@ from pathlib import Path
 
 from emotion_core.errors import DataPathNotAllowedError
 from emotion_core.paths import SAMPLE_DATA, SHARED_DATA, default_data_path, runs_dir
-from emotion_core.storage import OwnerStore
+from emotion_core.storage import OwnerStore, touches_private
 
 ROOTS_ENV = "EMOTION_DATA_ROOTS"
 
@@ -28,17 +28,26 @@ def allowed_data_roots() -> list[Path]:
     return [root.resolve() for root in [*roots, default_data_path()]]
 
 
-def check_data_path(path: str | Path, own: OwnerStore | None = None) -> Path:
+def check_data_path(path: str | Path, own: OwnerStore | None = None, server_paths: bool = True) -> Path:
     """``path`` resolved (symlinks followed, so a link cannot lead outside), or DataPathNotAllowedError.
 
-    ``own``: the visitor's own uploads, which they (and only they) may open.
+    ``own``: the visitor's own uploads, which they (and only they) may open. ``server_paths`` False (a viewer of
+    a shared dashboard): nothing but those uploads and the app's default dataset.
     """
     resolved = Path(path).expanduser().resolve()
     if own is not None and own.owns(resolved):
         return resolved
-    if any(resolved == root or resolved.is_relative_to(root) for root in allowed_data_roots()):
-        return resolved
-    raise DataPathNotAllowedError(
-        "that path is outside the folders this app may read datasets from; upload a zip instead, or ask whoever "
-        f"runs the app to add its folder to ${ROOTS_ENV}"
-    )
+    if not server_paths and resolved != default_data_path().resolve():
+        raise DataPathNotAllowedError(
+            "only an admin may open folders on the server by their path; upload a zip instead"
+        )
+    if not any(resolved == root or resolved.is_relative_to(root) for root in allowed_data_roots()):
+        raise DataPathNotAllowedError(
+            "that path is outside the folders this app may read datasets from; upload a zip instead, or ask whoever "
+            f"runs the app to add its folder to ${ROOTS_ENV}"
+        )
+    if touches_private(resolved):  # refused even where every path is allowed (a root of /)
+        raise DataPathNotAllowedError(
+            "that path is, or holds, the app's private storage of visitors' uploads; choose another folder"
+        )
+    return resolved

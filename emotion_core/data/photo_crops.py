@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotion_core.storage import private_folder, user_cache
+from emotion_core.storage import FACE_CACHE_ENV, private_folder, user_cache
 from emotion_core.vision import align as preprocess_module
 from emotion_core.vision import colour, detect
 from emotion_core.vision.align import PreprocessConfig, photo_to_inputs
@@ -27,7 +27,7 @@ from emotion_core.vision.detect import FaceDetector
 logger = logging.getLogger(__name__)
 
 FACE_MODES = ("auto", "crops", "detect")
-CACHE_ENV = "EMOTION_FACE_CACHE"  # folder for cached crops; default: ~/.cache/emotion-dashboard/face-crops
+CACHE_ENV = FACE_CACHE_ENV  # folder for cached crops; default: ~/.cache/emotion-dashboard/face-crops
 # One cached crop is ~2.4 kB (48x48 plus a header): 40,000 of them ~100 MB. The oldest go first.
 MAX_CACHE_FILES = 40_000
 CACHE_FORMAT = "1"

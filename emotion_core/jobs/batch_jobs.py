@@ -1,8 +1,10 @@
 """Background batch jobs for the dashboard: start ``python -m emotion_core batch`` as its own process, read its
-progress back from files, one job at a time (the job uses every core, as training does).
+progress back from files; one job per visitor and a few in all (``limits.batch_limits``).
 
-A job folder holds ``job.json`` (pid, inputs), ``progress.json`` (written by the job), ``batch.log`` (its
-console) and ``results.parquet``. The process lives in its own session, so it outlives Streamlit reruns.
+A job folder (mode 0700) holds ``job.json`` (pid, input, owner, start time), ``progress.json`` (written by the job),
+``batch.log`` (its console) and ``results.parquet``. The process lives in its own session, so it outlives Streamlit
+reruns. A job belongs to the visitor who started it: only they or an admin read its rows and log or cancel it;
+others see that it is busy. An uploaded zip is deleted as soon as its job ends.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from emotion_core.actors import Action, Actor, require_owner
 from emotion_core.data.access import check_data_path
-from emotion_core.errors import EmotionCoreError, JobError
-from emotion_core.jobs.background import REPO, JobStatus, start_process
+from emotion_core.errors import EmotionCoreError, JobError, hide_paths
+from emotion_core.files import write_json_atomic
+from emotion_core.jobs.background import REPO, JobStatus, admit, start_process, stop_process
 from emotion_core.jobs.processes import exclusive_lock, process_alive
+from emotion_core.limits import batch_limits
+from emotion_core.storage import OwnerStore
 
 JOB, PROGRESS, LOG, RESULTS = "job.json", "progress.json", "batch.log", "results.parquet"
 UPLOAD = "input.zip"  # an uploaded zip is stored under this fixed name, never under the name it came with
 
 
-def results_path(job: JobStatus) -> Path:
-    """Where a finished job's rows are (one parquet file)."""
+def results_path(job: JobStatus, actor: Actor) -> Path:
+    """Where a finished job's rows are (one parquet file): for its owner or an admin only."""
+    require_owner(actor, job.owner, f"batch job '{job.name}'")
     return job.folder / RESULTS
 
 
@@ -46,19 +53,29 @@ def jobs_dir() -> Path:
     return Path(os.environ.get("EMOTION_BATCH_JOBS", REPO / "batch_jobs"))
 
 
-def start_folder_job(folder: str, model: str | None = None, every: int = 10, engine: str = "local") -> JobStatus:
-    """Start a job over a folder (or zip) path within the dashboard's allowed data roots."""
+def start_folder_job(
+    folder: str,
+    model: str | None = None,
+    every: int = 10,
+    engine: str = "local",
+    *,
+    actor: Actor,
+    own: OwnerStore | None = None,
+) -> JobStatus:
+    """Start a job over a folder (or zip) path: the visitor's ``own`` upload, or (admins) an allowed data root."""
     try:
-        check_data_path(folder)
+        check_data_path(folder, own, server_paths=actor.may(Action.SERVER_PATHS))
     except EmotionCoreError as error:
         raise JobError(str(error)) from None
     if not Path(folder).exists():
         raise JobError(f"no such folder or zip: {folder}")
-    return _start(lambda job_dir: str(Path(folder).resolve()), model, every, engine)
+    return _start(lambda job_dir: str(Path(folder).resolve()), model, every, engine, actor)
 
 
-def start_upload_job(data: bytes, model: str | None = None, every: int = 10, engine: str = "local") -> JobStatus:
-    """Start a job over an uploaded zip's bytes, stored in the job folder as input.zip."""
+def start_upload_job(
+    data: bytes, model: str | None = None, every: int = 10, engine: str = "local", *, actor: Actor
+) -> JobStatus:
+    """Start a job over an uploaded zip's bytes, stored in the job folder as input.zip (deleted when it ends)."""
     if not data:
         raise JobError("the uploaded file is empty")
 
@@ -66,18 +83,30 @@ def start_upload_job(data: bytes, model: str | None = None, every: int = 10, eng
         (job_dir / UPLOAD).write_bytes(data)
         return str(job_dir / UPLOAD)
 
-    return _start(store, model, every, engine)
+    return _start(store, model, every, engine, actor)
 
 
-def _start(prepare_input: object, model: str | None, every: int, engine: str) -> JobStatus:
+def cancel_job(job_dir: str | Path, actor: Actor, wait_s: float = 10.0) -> JobStatus:
+    """Stop a job (its owner or an admin: NotAllowedError otherwise); it then reads 'cancelled'."""
+    job = job_status(job_dir)
+    require_owner(actor, job.owner, f"batch job '{job.name}'")
+    return _stop(job, wait_s)
+
+
+def _stop(job: JobStatus, wait_s: float = 10.0) -> JobStatus:
+    if job.alive and job.pid:
+        write_json_atomic(job.folder / JOB, {**_read_json(job.folder / JOB), "cancelled": True})
+        stop_process(job.pid, b"batch", wait_s)
+    return job_status(job.folder)
+
+
+def _start(prepare_input: object, model: str | None, every: int, engine: str, actor: Actor) -> JobStatus:
     if engine == "ray" and not ray_available():
         from emotion_core.batch.ray_engine import INSTALL_HELP
 
         raise JobError(f"the Ray engine needs Ray, which is not installed: {INSTALL_HELP}")
     with exclusive_lock(jobs_dir() / ".start.lock"):
-        going = active_job()
-        if going:
-            raise JobError(f"job '{going.name}' is {going.status}; wait for it to finish")
+        admit(actor, [job for job in list_jobs() if job.alive], batch_limits(), _stop)
         job_dir = _new_job_dir()
         source = prepare_input(job_dir)  # type: ignore[operator]
         command = [sys.executable, "-m", "emotion_core", "batch", source, "--out", str(job_dir / RESULTS)]
@@ -86,7 +115,7 @@ def _start(prepare_input: object, model: str | None, every: int, engine: str) ->
         process = start_process(command[1:], job_dir / LOG)
         record = {"pid": process.pid, "input": source, "model": model, "every": every, "engine": engine}
         record["started"] = time.time()
-        (job_dir / JOB).write_text(json.dumps(record))
+        write_json_atomic(job_dir / JOB, {**record, "owner": actor.owner})
     return job_status(job_dir)
 
 
@@ -101,9 +130,14 @@ def job_status(job_dir: str | Path) -> JobStatus:
         status = "interrupted"
     if status == "finished" and not (job_dir / RESULTS).is_file():
         status = "starting" if alive else "failed"  # progress closed, output not merged yet (or lost)
+    if job.get("cancelled") and not alive and status != "finished":
+        status = "cancelled"
+    if not alive:
+        (job_dir / UPLOAD).unlink(missing_ok=True)  # the visitor's photos are kept no longer than their job
     fields = {k: progress[k] for k in ("done", "total", "faces", "errors", "rate", "eta_s", "nodes") if k in progress}
     engine = progress.get("engine") or job.get("engine") or "local"
-    return JobStatus(job_dir, status, pid=pid, engine=engine, **fields)
+    owner = str(job.get("owner", ""))
+    return JobStatus(job_dir, status, pid=pid, engine=engine, owner=owner, started=job.get("started"), **fields)
 
 
 def list_jobs() -> list[JobStatus]:
@@ -115,12 +149,23 @@ def list_jobs() -> list[JobStatus]:
     return [job_status(p) for p in folders]
 
 
-def active_job() -> JobStatus | None:
-    return next((job for job in list_jobs() if job.alive), None)
+def results(job: JobStatus, actor: Actor) -> pd.DataFrame:
+    """The job's rows for its owner or an admin (NotAllowedError otherwise), as a page may show them: each source
+    named within the job's input (``photos/a.jpg``, a zip's member name), never by its server path."""
+    rows = pd.read_parquet(results_path(job, actor))
+    given = str(_read_json(job.folder / JOB).get("input", ""))
+    if "source" in rows:
+        rows["source"] = rows["source"].map(lambda source: _within(str(source), given))
+    if "error" in rows:
+        rows["error"] = rows["error"].map(lambda error: hide_paths(error) if isinstance(error, str) else error)
+    return rows
 
 
-def results(job: JobStatus) -> pd.DataFrame:
-    return pd.read_parquet(results_path(job))
+def _within(source: str, given: str) -> str:
+    """``source`` relative to the job's input (a folder, or a zip whose members read ``<zip>::<member>``)."""
+    if given and source.startswith(given):
+        return source[len(given) :].lstrip("/").removeprefix("::") or Path(source).name
+    return hide_paths(source)
 
 
 def class_counts(rows: pd.DataFrame) -> pd.DataFrame:
@@ -130,8 +175,12 @@ def class_counts(rows: pd.DataFrame) -> pd.DataFrame:
     return counts.sort_values("faces", ascending=False, ignore_index=True)
 
 
-def log_tail(job: JobStatus, lines: int = 15) -> str:
-    """The end of the job's console (progress-bar redraws split into lines): where a failed job says why."""
+def log_tail(job: JobStatus, actor: Actor, lines: int = 15) -> str:
+    """The end of the job's console (progress-bar redraws split into lines): where a failed job says why.
+
+    For its owner or an admin only: the log names the job's input files.
+    """
+    require_owner(actor, job.owner, f"batch job '{job.name}'")
     try:
         text = (job.folder / LOG).read_text(errors="replace").replace("\r", "\n")
     except OSError:
@@ -145,7 +194,8 @@ def _new_job_dir() -> Path:
     while job_dir.exists():
         n += 1
         job_dir = jobs_dir() / f"{stem}-{n}"
-    job_dir.mkdir(parents=True)
+    job_dir.parent.mkdir(parents=True, exist_ok=True)
+    job_dir.mkdir(mode=0o700)  # its input and rows are the visitor's: no other local user reads them
     return job_dir
 
 

@@ -5,6 +5,9 @@ JSON line on stdout.
 
 ``python -m emotion_core serve [--host 127.0.0.1] [--port 8000] [--model M] [--token-file F] [--allowed-hosts H,...]``:
 the HTTP API (emotion_core.serve.api); a non-loopback --host needs a token (emotion_core.serve.exposure).
+
+``python -m emotion_core hash-password``: the hash of a dashboard admin password (asked twice, or read from stdin)
+for .streamlit/secrets.toml's ``[auth] admin_password_hash`` or $EMOTION_ADMIN_PASSWORD_HASH.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def cli(argv: list[str] | None = None) -> int:
     _add_video_parser(commands)
     _add_serve_parser(commands)
     _add_batch_parser(commands)
+    commands.add_parser("hash-password", help="hash a dashboard admin password (for secrets.toml or the environment)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "video":
@@ -48,7 +52,32 @@ def cli(argv: list[str] | None = None) -> int:
         from emotion_core.batch.cli import batch
 
         return batch(args)
+    if args.command == "hash-password":
+        return _hash_password()
     return _predict(args.images, args.model, args.explain)
+
+
+def _hash_password() -> int:
+    """Ask for the password twice on a terminal (one line on stdin otherwise); print its hash and where it goes."""
+    import getpass
+
+    from emotion_core.passwords import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Admin password: ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        print("error: use at least 8 characters", file=sys.stderr)
+        return 2
+    stored = hash_password(password)
+    print(stored)
+    print(f'# in .streamlit/secrets.toml:  [auth]  admin_password_hash = "{stored}"', file=sys.stderr)
+    print(f"# or in the environment:      EMOTION_ADMIN_PASSWORD_HASH='{stored}'", file=sys.stderr)
+    return 0
 
 
 def _load_predictor(model: str | None) -> Predictor | None:

@@ -42,6 +42,20 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
+def declared_pixels(data: bytes) -> int:
+    """Pixels the image's header claims (width x height), read without decoding; 0 for what is not an image.
+
+    What an upload cap counts before any decoding: a small PNG may declare 40 megapixels.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            width, height = Image.open(io.BytesIO(data)).size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError, EOFError):
+        return 0
+    return width * height
+
+
 def read_image(path: str | Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Read and decode a file; a missing or unreadable path is an InvalidImageError too."""
     path = Path(path)
