@@ -45,7 +45,7 @@ def model_errors(model_name: str) -> Iterator[None]:
 
 
 def stop_on_model_error(model_name: str, error: ModelLoadError) -> NoReturn:
-    st.error(f"Cannot load model '{model_name}': {error}")
+    st.error(f"Cannot load model '{model_name}': {public_text(str(error))}")  # a name from the picker, a path hidden
     st.stop()
 
 

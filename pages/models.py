@@ -18,6 +18,7 @@ from dashboard.common import (
     evaluation_or_error,
     forget_model,
     model_picker,
+    public_text,
     show_error,
 )
 from emotion_core.actors import Action
@@ -153,8 +154,11 @@ if NOTICE_KEY in st.session_state:  # what the last rename, delete or combine di
     succeeded, notice = st.session_state.pop(NOTICE_KEY)
     (st.success if succeeded else st.error)(notice)
 
+table = models.model_table()
+if "problem" in table:  # a broken model's one-line reason may name its file
+    table["problem"] = table["problem"].map(lambda text: public_text(text) if isinstance(text, str) else text)
 st.dataframe(
-    models.model_table(),
+    table,
     hide_index=True,
     column_config={"accuracy": st.column_config.NumberColumn(format="percent"), "size_mb": "size (MB)"},
 )

@@ -40,7 +40,8 @@ def test_predictor_loads_a_run_by_path(tiny_run):
 def test_resume_continues_from_the_checkpoint(tiny_zip, tmp_path):
     run = tmp_path / "run"
     args = ["--data", str(tiny_zip), "--architecture", "tiny", "--epochs", "1", "--batch-size", "8", "--out", str(run)]
-    subprocess.run([sys.executable, "-m", "train", "fit", *args], cwd=REPO, check=True, capture_output=True)
+    fit = [sys.executable, "-m", "train", "fit", *args, "--keep-checkpoint"]  # a finished run drops it otherwise
+    subprocess.run(fit, cwd=REPO, check=True, capture_output=True)
     first_rows = list(csv.DictReader((run / "log.csv").open()))
     config = json.loads((run / "config.json").read_text())
     config["epochs"] = 3  # as if the run had been cut off after epoch 1 of 3
