@@ -176,3 +176,14 @@ def test_console_scripts_point_at_the_clis():
 
     assert scripts == {"emotion": "emotion_core.serve.cli:cli", "emotion-train": "train.cli:cli"}
     assert callable(emotion) and callable(emotion_train)
+
+
+def test_the_student_network_is_small_and_answers_every_class():
+    import numpy as np
+
+    from emotion_core.classify.network import build_model
+
+    model = build_model("student", 7)
+    assert model.count_params() < 200_000  # the VGG has 1.77M: the student is meant for CPUs
+    probabilities = np.asarray(model(np.zeros((2, 48, 48, 1), np.float32), training=False))
+    assert probabilities.shape == (2, 7) and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)

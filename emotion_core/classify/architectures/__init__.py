@@ -18,6 +18,7 @@ from emotion_core.errors import UnknownArchitectureError
 ARCHITECTURES: dict[str, str] = {  # name -> module in this package
     "vgg": "vgg",  # the shipped one
     "tiny": "tiny",  # for tests and smoke runs
+    "student": "student",  # depthwise-separable, for CPU inference (issue 25; not yet trained)
 }
 # Not built from a name: several trained models saved as one by train.ensemble, which cannot be a fine-tune's start.
 ENSEMBLE = "ensemble"
