@@ -3,7 +3,7 @@
 Measured per stage on this 2-core machine (benchmarks/RESULTS.md): decoding and detecting a FER2013 image costs about
 as much CPU as classifying its face with the shipped model's six test-time views, and a TensorFlow process holds
 ~1 GB. So each node gets one actor holding one Predictor (one TensorFlow import per node, not per CPU), detecting
-with a thread per CPU (OpenCV releases the GIL) and classifying every face of a packet in one model call; two
+with a thread per CPU (OpenCV releases the GIL) and classifying a packet's faces 16 to a model call; two
 packets at once, so one is detected while the other is classified. Detection starts as soon as the actor does: the
 network loads beside it (a Ray worker's start-up is otherwise the TensorFlow import, with both cores but one idle).
 Only packet descriptions go out and rows come back: no image or crop crosses the object store.
@@ -54,9 +54,8 @@ class NodeWorker:
         # ~10 s of one core) loads beside it, and the first packets are detected while it does.
         self.preparer = Preparer(Predictor(model=None, card=card, forward=lambda x: x))
         self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="detect")
-        # One thread loads the network and then runs every classification, as the local engine's main thread does:
-        # TensorFlow's large buffers stay in one malloc arena instead of one per calling thread (measured: the
-        # actor grew by ~0.5 GB on 10,000 images when both of Ray's call threads classified).
+        # One thread loads the network and then runs every classification, as the local engine's main thread does
+        # (calls are serialised by the Predictor anyway; TensorFlow's large buffers stay with one thread).
         self.classifier = ThreadPoolExecutor(1, thread_name_prefix="classify")
         self.loading: Future[Predictor] = self.classifier.submit(Predictor.load, model)
         self.model, self.every, self.labels = model_name(model), every, list(card.labels)
