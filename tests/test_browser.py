@@ -111,11 +111,7 @@ def streamlit_server(runs: Path, log_name: str) -> Iterator[str]:
         wait_until_healthy(url, server, ARTIFACTS / log_name)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 @pytest.fixture(scope="module")
@@ -289,3 +285,12 @@ def test_a_deep_link_first_shows_the_app_navigation_at_once(browser: Browser, tm
         context.close()
     assert shown_after_s < 8, f"the app's navigation took {shown_after_s:.1f} s"
     assert seen == APP_PAGES, f"the sidebar also listed {[t for t in seen if t not in APP_PAGES]}"
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """End a test's Streamlit server: politely, then for good if it has not gone within 15 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()

@@ -24,7 +24,7 @@ import pytest
 from emotion_core.passwords import hash_password
 from emotion_core.vision.decode import read_image
 from tests.conftest import jpeg_bytes, shared_photo
-from tests.test_browser import ARTIFACTS, ROOT, SCRIPT_IDLE, browser, free_port, health, wait_until_healthy  # noqa: F401
+from tests.test_browser import ARTIFACTS, ROOT, SCRIPT_IDLE, browser, free_port, health, stop_server, wait_until_healthy  # noqa: F401
 
 pytestmark = pytest.mark.slow  # a real server and browser
 
@@ -145,8 +145,4 @@ def test_a_visitors_upload_stays_theirs(browser, tmp_path: Path) -> None:  # noq
         assert time.monotonic() - started < 30
         assert health(url) == b"ok"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
