@@ -74,6 +74,10 @@ def config_form() -> TrainConfig | None:
         with left:
             faces = faces_picker()
         augment = st.checkbox("Augmentation", DEFAULTS.augment, help=field_help("augment"))
+        teachers = st.multiselect("Distil from (teachers)", list(list_models()), help=field_help("teacher"))
+        teacher_weight = st.slider(
+            "Teacher weight", 0.0, 1.0, DEFAULTS.teacher_weight, 0.05, help=field_help("teacher_weight")
+        )
         if not st.form_submit_button("Start training", type="primary"):
             return None
     return TrainConfig(
@@ -85,6 +89,8 @@ def config_form() -> TrainConfig | None:
         learning_rate=float(learning_rate),
         augment=augment,
         faces=faces,
+        teacher=",".join(teachers),
+        teacher_weight=float(teacher_weight),
     )
 
 

@@ -94,6 +94,26 @@ def test_train_page_starts_from_a_chosen_model(runs, tiny_zip, monkeypatch):
     assert launched and launched[0].init == "alpha"
 
 
+def test_train_page_distils_from_the_chosen_teachers(runs, tiny_zip, monkeypatch):
+    launched = []
+
+    def fake_launch(config, actor, own=None):
+        launched.append(config)
+        return JobStatus(runs / "new", "starting", 0, config.epochs, 1)
+
+    monkeypatch.setattr(launcher, "launch", fake_launch)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["data_path"] = str(tiny_zip)
+    at.switch_page("pages/train.py").run()
+    teachers = next(m for m in at.multiselect if m.label.startswith("Distil from"))
+    assert {"alpha", "beta"} <= set(teachers.options) and teachers.value == []
+    teachers.select("alpha").select("beta")
+    next(s for s in at.slider if s.label == "Teacher weight").set_value(0.8)
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.exception
+    assert launched and launched[0].teachers == ["alpha", "beta"] and launched[0].teacher_weight == 0.8
+
+
 def test_combine_refuses_a_single_model_a_taken_name_and_unlike_members(runs):
     at = models_page()
     at.multiselect(key="combine_models").select("alpha")

@@ -94,6 +94,22 @@ class TrainConfig:
     votes_weight: float = field(
         default=1.0, metadata={"help": "with --votes: target = w * votes + (1 - w) * folder label"}
     )
+    teacher: str = field(
+        default="",
+        metadata={
+            "help": "distil: comma-separated teachers (a registered model, a run folder, or an .onnx expression "
+            "model such as OpenCV Zoo's RAF-DB MobileFaceNet); their answers on each training face are computed "
+            "once, cached, and mixed into its target"
+        },
+    )
+    teacher_weight: float = field(
+        default=0.6,
+        metadata={"help": "with --teacher: target = w * teachers + (1 - w) * the label (or label and votes) target"},
+    )
+    teacher_blend: float = field(
+        default=0.3,
+        metadata={"help": "with several teachers: the weight of those after the first in their geometric mean"},
+    )
     precision: str = field(
         default="float32", metadata={"help": "float32, or mixed_bfloat16 (~1.5x faster on AVX512-BF16 CPUs)"}
     )
@@ -136,6 +152,25 @@ class TrainConfig:
         """The test-time views the trained model will predict with (written to its metadata)."""
         return TestTimeViews.around(self.test_time_flip, self.test_time_zoom)
 
+    @property
+    def teachers(self) -> list[str]:
+        """The --teacher list, blanks dropped."""
+        return [t.strip() for t in self.teacher.split(",") if t.strip()]
+
+    @staticmethod
+    def _check_teacher(teacher: str) -> None:
+        if teacher.endswith(".onnx"):
+            if not Path(teacher).is_file():
+                raise ValueError(f"--teacher: no such file {Path(teacher).name}")
+            return
+        from emotion_core.classify.registry import read_metadata
+        from emotion_core.errors import EmotionCoreError
+
+        try:
+            read_metadata(teacher)
+        except EmotionCoreError as error:
+            raise ValueError(f"--teacher: {error}") from None
+
     def validate(self) -> None:
         """Raise ValueError with a one-line reason, before anything is launched."""
         from emotion_core.classify.architectures import ENSEMBLE, check_architecture
@@ -174,6 +209,10 @@ class TrainConfig:
             raise ValueError(f"faces must be one of {', '.join(FACE_MODES)}")
         if bool(self.split_by_person) != bool(self.test_people):
             raise ValueError("--split-by-person and --test-people go together")
+        if not 0 <= self.teacher_weight <= 1 or not 0 <= self.teacher_blend < 1:
+            raise ValueError("teacher weight must be between 0 and 1, and teacher blend at least 0 and below 1")
+        for teacher in self.teachers:
+            self._check_teacher(teacher)
         if self.precision not in ("float32", "mixed_bfloat16"):
             raise ValueError("precision must be float32 or mixed_bfloat16")
         from train.distribute import check_distribute

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -21,17 +20,23 @@ from emotion_core.classify.predictor import Predictor
 from emotion_core.classify.run_folder import CHECKPOINT_FILE as CHECKPOINT
 from emotion_core.classify.run_folder import CONFIG_FILE as CONFIG
 from emotion_core.classify.run_folder import LOG_FILE as LOG
-from emotion_core.classify.run_folder import STATE_FILE as STATE
 from emotion_core.classify.run_folder import run_name
 from emotion_core.data.datasets import FaceChoice
 from emotion_core.data.evaluate import score
 from emotion_core.files import write_json_atomic
 from emotion_core.paths import runs_dir
 from emotion_core.vision.align import PreprocessConfig
-from train.augment import tf_dataset
+from train.augment import steps_per_epoch, tf_dataset
 from train.config import TrainConfig
 from train.distribute import global_batch_size, strategy_for
-from train.run_state import EpochCheckpoint, last_epoch, trim_log, write_state
+from train.run_state import (
+    EpochCheckpoint,
+    finished_epochs,
+    last_epoch,
+    restore_random_state,
+    trim_log,
+    write_state,
+)
 from train.training_data import TrainingData, load_training_data
 
 # Progress lines (one per epoch, loading, skipped files): the train CLI sends them to stdout unadorned, where the
@@ -51,7 +56,9 @@ def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) 
         config = data.config
         with strategy.scope():  # variables made here are mirrored on every replica
             model, start_epoch = (
-                _resumed(run_dir, config) if resume and (run_dir / CHECKPOINT).exists() else (_compiled(data), 0)
+                _resumed(run_dir, data, global_batch_size(config.batch_size, strategy))
+                if resume and (run_dir / CHECKPOINT).exists()
+                else (_compiled(data), 0)
             )
         write_json_atomic(run_dir / CONFIG, config.to_dict())
         write_state(run_dir, "running", start_epoch, config.epochs)
@@ -89,12 +96,13 @@ def _compiled(data: TrainingData) -> Any:
     return model
 
 
-def _resumed(run_dir: Path, config: TrainConfig) -> tuple[Any, int]:
-    """The last checkpoint (model and optimizer) and the number of epochs it finished."""
+def _resumed(run_dir: Path, data: TrainingData, batch_size: int) -> tuple[Any, int]:
+    """The last checkpoint (model, optimizer and dropout state) and the number of epochs it finished."""
     model = keras.models.load_model(run_dir / CHECKPOINT)
-    start_epoch = json.loads((run_dir / STATE).read_text())["epoch"]
+    start_epoch = finished_epochs(model, run_dir, steps_per_epoch(len(data.train[0]), batch_size))
+    restore_random_state(model, run_dir, start_epoch)
     trim_log(run_dir / LOG, start_epoch)
-    logger.info(f"resuming {run_dir} after epoch {start_epoch}/{config.epochs}")
+    logger.info(f"resuming {run_dir} after epoch {start_epoch}/{data.config.epochs}")
     return model, start_epoch
 
 
@@ -105,10 +113,13 @@ def _train(model: Any, data: TrainingData, config: TrainConfig, run_dir: Path, s
     val = tf_dataset(data.val[0], data.val[2], config, training=False) if data.val else None
     try:
         model.fit(
-            tf_dataset(data.train[0], data.train[2], config, training=True),
+            tf_dataset(data.train[0], data.train[2], config, training=True, start_epoch=start_epoch),
             validation_data=val,
             epochs=config.epochs,
             initial_epoch=start_epoch,
+            # One iterator runs through every remaining epoch (without this Keras re-creates it each epoch): the
+            # pipeline itself knows which epoch each batch belongs to.
+            steps_per_epoch=steps_per_epoch(len(data.train[0]), config.batch_size),
             verbose=0,
             shuffle=False,  # the tf.data pipeline reshuffles every epoch itself
             callbacks=[

@@ -7,14 +7,19 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import keras
+import numpy as np
 
 from emotion_core.classify.run_folder import CHECKPOINT_FILE as CHECKPOINT
 from emotion_core.classify.run_folder import STATE_FILE as STATE
 from emotion_core.files import replace_atomically, write_json_atomic
 
 logger = logging.getLogger(__name__)
+
+# Dropout's seed-generator state after epoch k, written before that epoch's checkpoint: random_state-<k>.npz.
+RANDOM_STATE = "random_state-{epoch}.npz"
 
 
 def trim_log(path: Path, epochs: int) -> None:
@@ -49,6 +54,49 @@ def last_epoch(run_dir: Path) -> int:
         return 0
 
 
+def finished_epochs(model: Any, run_dir: Path, steps_per_epoch: int) -> int:
+    """Epochs the checkpoint holds, read from its optimizer's step count (saved in the same file as the weights).
+
+    state.json is written after the checkpoint, so a kill between the two leaves it one epoch behind; the step
+    count cannot disagree with the weights. A step count that is not whole epochs of ``steps_per_epoch`` (a run
+    made with another batch size) falls back to state.json.
+    """
+    recorded = last_epoch(run_dir)
+    iterations = int(model.optimizer.iterations.numpy())
+    if iterations % steps_per_epoch or abs(iterations // steps_per_epoch - recorded) > 1:
+        logger.info(f"checkpoint has {iterations} steps, not whole epochs of {steps_per_epoch}: after {recorded}")
+        return recorded
+    return iterations // steps_per_epoch
+
+
+def _seed_states(model: Any) -> list[Any]:
+    """The state variables of the model's random seed generators (Dropout's): ``model.save`` leaves them out."""
+    return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
+def save_random_state(model: Any, run_dir: Path, epoch: int) -> None:
+    """Dropout's generator state after ``epoch`` (written before its checkpoint; the one before last is dropped)."""
+    states = [np.asarray(v.numpy()) for v in _seed_states(model)]
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, *states)  # arr_0, arr_1, ... in the model's variable order
+
+    replace_atomically(run_dir / RANDOM_STATE.format(epoch=epoch), write)
+    (run_dir / RANDOM_STATE.format(epoch=epoch - 2)).unlink(missing_ok=True)
+
+
+def restore_random_state(model: Any, run_dir: Path, epoch: int) -> None:
+    """Dropout's generators where the interrupted run left them after ``epoch`` (older runs have no such file)."""
+    path = run_dir / RANDOM_STATE.format(epoch=epoch)
+    if not path.exists():
+        logger.info(f"no {path.name}: dropout draws restart from their seed")
+        return
+    with np.load(path) as saved:
+        for i, variable in enumerate(_seed_states(model)):
+            variable.assign(saved[f"arr_{i}"])
+
+
 class EpochCheckpoint(keras.callbacks.Callback):
     """Saves model + optimizer after every epoch (atomically) and prints one progress line per epoch."""
 
@@ -60,6 +108,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        # The random state first, named by its epoch: a kill before the checkpoint lands leaves the older
+        # checkpoint beside its own state file.
+        save_random_state(self.model, self.run_dir, epoch + 1)
         replace_atomically(self.run_dir / CHECKPOINT, self.model.save)
         write_state(self.run_dir, "running", epoch + 1, self.epochs)
         seconds = time.monotonic() - self.started

@@ -17,6 +17,8 @@ from emotion_core.errors import EmptySplitError
 from emotion_core.vision.align import PreprocessConfig
 from train.config import TrainConfig
 from train.finetune import initial_model
+from train.teacher_cache import cached_answers
+from train.teachers import blend, load_teacher
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ def load_training_data(config: TrainConfig) -> TrainingData:
     votes = read_votes(config.votes) if config.votes else None
     train_samples, val_samples = _split_samples(dataset, config)
     train = _load_split(dataset, train_samples, labels, votes, config.votes_weight, cropper)
+    if config.teachers:
+        train = with_teacher_targets(train, config, labels)
     val = _load_validation(dataset, val_samples, labels, votes, config.votes_weight, cropper)
     return TrainingData(config, labels, choice, train, val, initial)
 
@@ -101,6 +105,16 @@ def _load_split(
         shares = np.stack([d for ref in loaded.refs if (d := votes.distribution(ref, labels)) is not None])  # all
         targets = weight * shares + (1 - weight) * targets
     return loaded.x, loaded.y, targets
+
+
+def with_teacher_targets(split: Split, config: TrainConfig, labels: list[str]) -> Split:
+    """The split with ``teacher_weight`` of each target replaced by the teachers' blended answer on its face."""
+    teachers = [load_teacher(spec, labels) for spec in config.teachers]
+    teacher = blend([cached_answers(t, split[0]) for t in teachers], config.teacher_blend)
+    agree = float((teacher.argmax(axis=1) == split[1]).mean()) if len(split[1]) else 0.0
+    logger.info(f"teachers {', '.join(t.name for t in teachers)} agree with {agree:.1%} of the training labels")
+    w = config.teacher_weight
+    return split[0], split[1], (w * teacher + (1 - w) * split[2]).astype(np.float32)
 
 
 def _load_validation(dataset: Dataset, samples: list[Sample], *args: Any) -> Split | None:
