@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -96,3 +97,37 @@ def test_two_teachers_blend_as_a_weighted_geometric_mean():
     np.testing.assert_allclose(mixed[1], first[1], rtol=1e-4)  # teachers that agree are unchanged
     assert mixed[0, 1] > mixed[0, 0]  # sqrt(0.5 * 0.9) against sqrt(0.5 * 0.1)
     assert mixed[0, 2] < 1e-3  # what either teacher rules out stays out
+
+
+def test_the_student_recipe_joins_fer2013_and_the_pools_training_identities(tmp_path):
+    from emotion_core.labels import EMOTIONS
+    from train.distill import RECIPE, held_out, student_data
+
+    k, rng = len(EMOTIONS), np.random.default_rng(0)
+    votes = tmp_path / "votes.csv"
+    header = "member,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n"
+    votes.write_text(header + "train/0.png,0,10,0,0,0,0,0,0,0,0\n")  # the first face: all ten annotators say happy
+    fer = {
+        "x": rng.integers(0, 255, (6, 48, 48, 1), np.uint8),
+        "y": np.array([0, 3, 3, 6, 4, 5]),
+        "split": np.array(["train"] * 4 + ["test"] * 2),
+        "refs": np.array([f"train/{i}.png" for i in range(6)]),
+        "vgg": rng.dirichlet(np.ones(k), 6).astype(np.float32),
+    }
+    people = [f"person{i}" for i in range(40)]
+    faces = {
+        "x": rng.integers(0, 255, (40, 48, 48, 1), np.uint8),
+        "found": np.array([i != 0 for i in range(40)]),
+        "identity": np.array(people),
+        "vgg": rng.dirichlet(np.ones(k), 40).astype(np.float32),
+        "rafdb": rng.dirichlet(np.ones(k), 40).astype(np.float32),
+    }
+    data = student_data(replace(RECIPE, votes=str(votes)), fer, faces)
+    kept = [i for i in range(1, 40) if not held_out(people[i])]
+    assert 0 < len(kept) < 39, "the identity hash holds some people out"
+    assert len(data.train[0]) == 4 + len(kept) and len(data.val[0]) == 2
+    np.testing.assert_array_equal(data.train[0][4:], faces["x"][kept])
+    np.testing.assert_allclose(data.train[2].sum(axis=1), 1.0, rtol=1e-5)
+    hard = np.eye(k)[fer["y"][:4]]  # faces without votes: the label alone beside the teacher
+    hard[0] = 0.5 * np.eye(k)[EMOTIONS.index("happy")] + 0.5 * hard[0]
+    np.testing.assert_allclose(data.train[2][:4], 0.6 * fer["vgg"][:4] + 0.4 * hard, rtol=1e-5)

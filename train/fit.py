@@ -44,15 +44,20 @@ from train.training_data import TrainingData, load_training_data
 logger = logging.getLogger(__name__)
 
 
-def fit(config: TrainConfig, run_dir: Path | None = None, resume: bool = False) -> Path:
-    """Train per ``config`` into ``run_dir``; with ``resume`` continue from its last finished epoch."""
+def fit(
+    config: TrainConfig, run_dir: Path | None = None, resume: bool = False, data: TrainingData | None = None
+) -> Path:
+    """Train per ``config`` into ``run_dir``; with ``resume`` continue from its last finished epoch.
+
+    ``data`` replaces loading ``config.data``: a recipe that assembles its faces and targets itself (train.distill).
+    """
     config.validate()
     run_dir = Path(run_dir or config.out or runs_dir() / run_name(config.architecture))
     run_dir.mkdir(parents=True, exist_ok=True)
     strategy = strategy_for(config.distribute)  # first: the multi-worker strategy must start before other TF work
     keras.utils.set_random_seed(config.seed)
     with precision_policy(config.precision):
-        data = load_training_data(config)
+        data = data or load_training_data(config)
         config = data.config
         with strategy.scope():  # variables made here are mirrored on every replica
             model, start_epoch = (
