@@ -10,7 +10,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 REPO = PACKAGE.parent  # the checkout (for an installed package: site-packages, where no sample data lies)
-DEFAULT_MODEL_DIR = PACKAGE / "models" / "default"
+BUNDLED_MODELS = PACKAGE / "models"  # models that ship in the package, one folder each, by name
+DEFAULT_MODEL_DIR = BUNDLED_MODELS / "default"
 SAMPLE_DATA = REPO / "sample_data" / "fer2013-sample"
 SHARED_DATA = REPO.parent / "shared" / "data"  # ../shared/data beside the repo: FER2013, Yale faces, TCFE
 RUNS_ENV = "EMOTION_RUNS"

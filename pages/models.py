@@ -22,7 +22,7 @@ from dashboard.common import (
     show_error,
 )
 from emotion_core.actors import Action
-from emotion_core.classify.registry import DEFAULT_NAME, list_models
+from emotion_core.classify.registry import bundled_models, list_models
 from emotion_core.data.evaluate import comparison_frame
 from emotion_core.errors import EmotionCoreError
 from train import combine, models
@@ -164,7 +164,7 @@ st.dataframe(
 )
 
 names = list(list_models())
-trained = [name for name in names if name != DEFAULT_NAME]
+trained = [name for name in names if name not in bundled_models()]
 if current_actor().may(Action.MANAGE_MODELS):
     left, right = st.columns(2)
     with left:

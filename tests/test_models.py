@@ -51,7 +51,7 @@ def test_rename_refusals(runs, old, new, message):
 def test_delete_removes_the_run_and_refuses_default_and_unknown(runs):
     delete_model("beta", SHELL)
     assert not (runs / "beta").exists() and list(runs.iterdir()) == [runs / "alpha"]
-    with pytest.raises(ModelActionError, match="'default' is the model shipped"):
+    with pytest.raises(ModelActionError, match="'default' is a model shipped"):
         delete_model("default", SHELL)
     with pytest.raises(ModelNotFoundError, match="no model 'beta'"):
         delete_model("beta", SHELL)
@@ -114,3 +114,19 @@ def test_loading_a_model_resolves_its_name_once(runs, monkeypatch):
     monkeypatch.setattr(registry, "list_models", lambda: scans.append(1) or real())
     predictor = emotion_core.load("alpha")
     assert predictor.card.name and len(scans) == 1
+
+
+def test_every_model_shipped_in_the_package_is_listed_and_protected(runs, random_tiny_run, tmp_path, monkeypatch):
+    from emotion_core.classify import registry
+
+    shipped = tmp_path / "package-models"
+    shutil.copytree(random_tiny_run, shipped / "student")
+    (shipped / "notes").mkdir()  # not a model folder: not listed
+    monkeypatch.setattr(registry, "BUNDLED_MODELS", shipped)
+    shutil.copytree(random_tiny_run, runs / "student")  # a run cannot shadow a shipped name
+    models = list_models()
+    assert list(models)[:2] == ["default", "student"] and models["student"] == shipped / "student"
+    assert "notes" not in models and {"alpha", "beta"} <= set(models)
+    with pytest.raises(ModelActionError, match="'student' is a model shipped"):
+        delete_model("student", SHELL)
+    assert (shipped / "student" / "model.keras").exists()

@@ -19,8 +19,8 @@ import pandas as pd
 
 from emotion_core.actors import Action, Actor, require
 from emotion_core.classify.registry import (
-    DEFAULT_NAME,
     SUMMARY_COLUMNS,
+    bundled_models,
     list_models,
     model_summaries,
     read_metadata,
@@ -74,15 +74,15 @@ def new_model_folder(name: str) -> Path:
     """Where a model called ``name`` would live in the runs folder, else ModelActionError if it may not be."""
     if not NAME_PATTERN.fullmatch(name):
         raise ModelActionError(f"'{name}' is not a valid model name: use 1-64 letters, digits, '-' or '_'")
-    if name == DEFAULT_NAME or (runs_dir() / name).exists():
+    if name in bundled_models() or (runs_dir() / name).exists():
         raise ModelActionError(f"a model or run named '{name}' already exists; choose another name")
     return runs_dir() / name
 
 
 def _managed_folder(name: str) -> Path:
     """The run folder of a trained model that may be renamed or deleted, else ModelActionError saying why."""
-    if name == DEFAULT_NAME:
-        raise ModelActionError(f"'{DEFAULT_NAME}' is the model shipped with the app; it cannot be renamed or deleted")
+    if name in bundled_models():
+        raise ModelActionError(f"'{name}' is a model shipped with the app; it cannot be renamed or deleted")
     folder = list_models().get(name)
     if folder is None:
         raise ModelNotFoundError(f"no model '{name}'; available: {', '.join(list_models())}")

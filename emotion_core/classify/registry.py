@@ -10,19 +10,25 @@ from emotion_core.classify.card import ModelCard
 from emotion_core.classify.run_folder import METADATA_FILE, MODEL_FILE, is_model_folder
 from emotion_core.errors import EmotionCoreError, ModelLoadError, ModelNotFoundError
 from emotion_core.files import file_version, folder_bytes
-from emotion_core.paths import DEFAULT_MODEL_DIR, runs_dir
+from emotion_core.paths import BUNDLED_MODELS, DEFAULT_MODEL_DIR, runs_dir
 
 DEFAULT_NAME = "default"
 
 
+def bundled_models() -> dict[str, Path]:
+    """Name -> folder of the models that ship in the package, the default first: they cannot be renamed or deleted."""
+    others = sorted(f for f in BUNDLED_MODELS.iterdir() if f.name != DEFAULT_NAME and is_model_folder(f))
+    return {DEFAULT_NAME: DEFAULT_MODEL_DIR, **{folder.name: folder for folder in others}}
+
+
 def list_models() -> dict[str, Path]:
-    """Name -> folder for the shipped default and every finished run (those with a model.keras)."""
-    models = {DEFAULT_NAME: DEFAULT_MODEL_DIR}
+    """Name -> folder for the shipped models and every finished run (those with a model.keras)."""
+    models = bundled_models()
     root = runs_dir()
     if root.is_dir():
         for folder in sorted(root.iterdir()):
             if is_model_folder(folder):
-                models[folder.name] = folder
+                models.setdefault(folder.name, folder)  # a run named like a shipped model cannot shadow it
     return models
 
 
