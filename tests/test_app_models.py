@@ -76,7 +76,9 @@ def test_compare_draws_grouped_recall_bars(runs, tiny_zip):
     assert len(bars) == 8 and set(bars["class"]) == {"angry", "happy", "sad", "neutral"}
 
 
-def test_train_page_starts_from_a_chosen_model(runs, tiny_zip, monkeypatch):
+@pytest.fixture
+def train_page(runs, tiny_zip, monkeypatch) -> tuple[AppTest, list]:
+    """The Train page with a dataset picked, and the configs its Start button launched (nothing really starts)."""
     launched = []
 
     def fake_launch(config, actor, own=None):
@@ -87,6 +89,11 @@ def test_train_page_starts_from_a_chosen_model(runs, tiny_zip, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state["data_path"] = str(tiny_zip)
     at.switch_page("pages/train.py").run()
+    return at, launched
+
+
+def test_train_page_starts_from_a_chosen_model(train_page):
+    at, launched = train_page
     start_from = next(s for s in at.selectbox if s.label == "Start from model")
     assert start_from.value.startswith("none") and {"default", "alpha", "beta"} <= set(start_from.options)
     start_from.select("alpha")
@@ -94,17 +101,8 @@ def test_train_page_starts_from_a_chosen_model(runs, tiny_zip, monkeypatch):
     assert launched and launched[0].init == "alpha"
 
 
-def test_train_page_distils_from_the_chosen_teachers(runs, tiny_zip, monkeypatch):
-    launched = []
-
-    def fake_launch(config, actor, own=None):
-        launched.append(config)
-        return JobStatus(runs / "new", "starting", 0, config.epochs, 1)
-
-    monkeypatch.setattr(launcher, "launch", fake_launch)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["data_path"] = str(tiny_zip)
-    at.switch_page("pages/train.py").run()
+def test_train_page_distils_from_the_chosen_teachers(train_page):
+    at, launched = train_page
     teachers = next(m for m in at.multiselect if m.label.startswith("Distil from"))
     assert {"alpha", "beta"} <= set(teachers.options) and teachers.value == []
     teachers.select("alpha").select("beta")
