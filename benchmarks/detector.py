@@ -3,9 +3,11 @@
     python benchmarks/detector.py [--backends yunet,haar] [--faces DIR] [--tcfe ZIP] [--canvas 10]
 
 Over the 50 Yale photos and variants made here (rotated 20°/35°, γ 2.5 dark, JPEG q20, face cut past the centre,
-2x2 grids, a photo pasted small on a 4000x3000 canvas) and the TCFE photos (measuring only). "eye°" is the median
-error of the detected eye-line angle against the rotation applied (the original photos are upright).
-Prints a Markdown table and ends with one JSON line. Figures only: nothing here passes or fails.
+2x2 grids, a photo pasted small on a 4000x3000 canvas, a photo beside a blank margin or a brick wall) and the TCFE
+photos (measuring only). False boxes: the "extra" column, and the rows with no face expected, made from
+scikit-image's bundled photos with no person in them (a cat, a motorbike, coffee, coins, textures...) at three
+scales. "eye°" is the median error of the detected eye-line angle against the rotation applied (the original
+photos are upright). Prints a Markdown table and ends with one JSON line. Figures only: nothing here passes or fails.
 """
 
 from __future__ import annotations
@@ -66,6 +68,53 @@ def on_canvas(image: np.ndarray, seed: int) -> np.ndarray:
     return canvas
 
 
+def beside(image: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """The photo at the left of a 1600x1200 ``background`` (a wall beside a portrait)."""
+    canvas = cv2.resize(background, (1600, 1200), interpolation=cv2.INTER_LINEAR)
+    top = (canvas.shape[0] - image.shape[0]) // 2
+    canvas[top : top + image.shape[0], 40 : 40 + image.shape[1]] = image
+    return canvas
+
+
+# scikit-image's bundled photos with no person in them (public domain / CC0; see skimage/data/README.txt).
+FACE_FREE = (
+    "chelsea", "motorcycle_left", "motorcycle_right", "coffee", "coins", "brick", "grass", "gravel", "rocket",
+    "hubble_deep_field", "immunohistochemistry", "moon", "page", "text", "cell", "colorwheel", "clock", "retina",
+)  # fmt: skip
+
+
+def skimage_photo(name: str) -> np.ndarray:
+    """One of ``FACE_FREE`` as BGR uint8."""
+    from skimage import data  # dev extra: scikit-image
+
+    if name.startswith("motorcycle_"):
+        left, right, _ = data.stereo_motorcycle()
+        image = left if name.endswith("left") else right
+    else:
+        image = np.asarray(getattr(data, name)())
+    image = (image > 0).astype(np.uint8) * 255 if image.dtype == bool else image.astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(image[..., :3], cv2.COLOR_RGB2BGR)
+
+
+def wall_cases(photos: list[np.ndarray]) -> Iterator[tuple[str, Case]]:
+    """Every fifth photo beside scikit-image's brick wall (strong edges, no face)."""
+    brick = skimage_photo("brick")
+    for image in photos[::5]:
+        yield "beside a brick wall", ("", beside(image, brick), 1, None)
+
+
+def face_free_cases() -> Iterator[tuple[str, Case]]:
+    """Photos with no face, each at half, its own and twice its size (YuNet's false boxes come and go by scale)."""
+    for name in FACE_FREE:
+        image = skimage_photo(name)
+        for scale in (0.5, 1.0, 2.0):
+            resized = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            variant = "no face: cat and motorbike" if name in FACE_FREE[:3] else "no face: objects and textures"
+            yield variant, (f"{name}@{scale}", resized, 0, None)
+
+
 def yale_cases(photos: list[np.ndarray], canvas_count: int) -> Iterator[tuple[str, Case]]:
     for i, image in enumerate(photos):
         yield "yale", ("", image, 1, 0.0)
@@ -81,6 +130,9 @@ def yale_cases(photos: list[np.ndarray], canvas_count: int) -> Iterator[tuple[st
             yield "2x2 grid", ("", np.vstack([top, bottom]), 4, None)
         if i < canvas_count:
             yield "small on 4000x3000", ("", on_canvas(image, i), 1, None)
+        if i % 5 == 0:  # 10 of each: a plain margin (the photo's own edge colour) and a textured wall
+            plain = np.full((8, 8, 3), np.median(image[:, -4:].reshape(-1, 3), axis=0), np.uint8)
+            yield "beside a blank margin", ("", beside(image, plain), 1, None)
 
 
 def tcfe_cases(path: Path) -> Iterator[tuple[str, Case]]:
@@ -134,6 +186,8 @@ def main() -> None:
         detector = FaceDetector(DetectorConfig(backend=backend))
         started = time.perf_counter()
         table = score(detector, lambda: ((v, c) for v, c in yale_cases(photos, args.canvas) if not only or v in only))
+        table.update(score(detector, lambda: ((v, c) for v, c in wall_cases(photos) if not only or v in only)))
+        table.update(score(detector, lambda: ((v, c) for v, c in face_free_cases() if not only or v in only)))
         if tcfe.is_file() and (not only or "TCFE" in only):
             table.update(score(detector, lambda: tcfe_cases(tcfe)))
         results[backend] = {

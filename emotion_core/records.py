@@ -12,16 +12,19 @@ Point = tuple[float, float]  # x, y in the frame's pixels
 
 @dataclass(frozen=True)
 class Detection:
-    """One face found in a frame: its box, the detector's confidence and, where the backend gives them, the eyes.
+    """One face found in a frame: its box, the detector's confidence and, where the backend gives them, landmarks.
 
     Eyes are named as they appear in the image (``left_eye`` has the smaller x), so alignment needs no
-    convention about whose left is meant. A backend without landmarks (Haar) leaves them None.
+    convention about whose left is meant. A backend without landmarks (Haar) leaves them None. The nose tip and
+    the mouth's corners (image order) let the detector check that a box has a face's shape.
     """
 
     box: Box
     confidence: float = 1.0
     left_eye: Point | None = None
     right_eye: Point | None = None
+    nose: Point | None = None
+    mouth: tuple[Point, Point] | None = None
 
     @property
     def area(self) -> int:
@@ -42,10 +45,14 @@ class Detection:
             int(round(h * factor)),
         )
 
-        def point(p: Point | None) -> Point | None:
-            return None if p is None else ((p[0] + dx) * factor, (p[1] + dy) * factor)
+        def moved(p: Point) -> Point:
+            return (p[0] + dx) * factor, (p[1] + dy) * factor
 
-        return Detection(box, self.confidence, point(self.left_eye), point(self.right_eye))
+        def point(p: Point | None) -> Point | None:
+            return None if p is None else moved(p)
+
+        mouth = None if self.mouth is None else (moved(self.mouth[0]), moved(self.mouth[1]))
+        return Detection(box, self.confidence, point(self.left_eye), point(self.right_eye), point(self.nose), mouth)
 
 
 def eye_angle(detection: Detection) -> float | None:

@@ -1,9 +1,11 @@
-"""The detector: a backend run on a downscaled copy, a tiled second pass for small faces in big photos, and the
-eyes of tilted faces re-read on an upright view (YuNet's lean towards level)."""
+"""The detector: a backend run on a downscaled copy, a tiled second pass for small faces in big photos, boxes kept
+only where they agree with a face (``checks``), and the eyes of tilted faces re-read on an upright view (YuNet's
+lean towards level)."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -11,6 +13,7 @@ import numpy as np
 from emotion_core.records import Box, Detection, Point, eye_angle, eyes_in_image_order
 from emotion_core.vision.colour import to_bgr
 from emotion_core.vision.detect.backends import load_backend
+from emotion_core.vision.detect.checks import confirmed, face_shaped
 from emotion_core.vision.detect.config import MIN_SIDE, DetectorConfig
 from emotion_core.vision.detect.tiles import merge, tiles
 
@@ -42,8 +45,11 @@ class FaceDetector:
         scale = min(1.0, width / bgr.shape[1])
         found = self._run(_resized(bgr, scale))
         found = [d.scaled(1 / scale) for d in found]
+        found = [d for d in found if confirmed(bgr, d, self._run, self.config.check)]
         if second_pass and scale < 1 and (not found or max(bgr.shape[:2]) >= self.config.fine_from):
-            found = merge(found, self._tiled(bgr), self.config.same_face_overlap)
+            # A tile sees a small part of the photo out of context: everything it adds must confirm itself.
+            added = [d for d in self._tiled(bgr) if confirmed(bgr, d, self._run, self.config.check, always=True)]
+            found = merge(found, added, self.config.same_face_overlap)
         steps = self.config.refine_steps if second_pass else self.config.refine_steps_fast
         found = [self._refined(bgr, d, steps) for d in found]
         return sorted(found, key=lambda d: d.area, reverse=True)
@@ -55,7 +61,7 @@ class FaceDetector:
     def _run(self, image: np.ndarray) -> list[Detection]:
         with self._lock:
             found = self._backend(np.ascontiguousarray(image))
-        return [d for d in found if d.confidence >= self.config.min_confidence]
+        return [d for d in found if d.confidence >= self.config.min_confidence and face_shaped(d, self.config.check)]
 
     def _refined(self, bgr: np.ndarray, detection: Detection, steps: int) -> Detection:
         """``detection`` with its eyes re-read on a view turned upright by their angle (tilted faces only)."""
@@ -81,7 +87,7 @@ class FaceDetector:
             back = cv2.invertAffineTransform(matrix)
             eyes = [_mapped(back, p) for p in (best.left_eye, best.right_eye) if p is not None]
             left, right = eyes_in_image_order(eyes[0], eyes[1])
-            detection = Detection(detection.box, detection.confidence, left, right)
+            detection = replace(detection, left_eye=left, right_eye=right)
         return detection
 
     def _tiled(self, bgr: np.ndarray) -> list[Detection]:

@@ -41,7 +41,11 @@ def load(config: DetectorConfig) -> Backend:
             left, right = eyes_in_image_order(
                 (float(points[0][0]), float(points[0][1])), (float(points[1][0]), float(points[1][1]))
             )
-            found.append(Detection(box_of(box), float(confidence) / 100, left, right))
+            mouth = eyes_in_image_order(
+                (float(points[3][0]), float(points[3][1])), (float(points[4][0]), float(points[4][1]))
+            )
+            nose = (float(points[2][0]), float(points[2][1]))
+            found.append(Detection(box_of(box), float(confidence) / 100, left, right, nose, mouth))
         return found
 
     return detect
