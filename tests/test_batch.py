@@ -129,8 +129,7 @@ def test_bad_output_and_missing_input_are_one_line_errors(tmp_path, random_tiny_
     assert "no such file" in pd.read_parquet(out)["error"].iloc[0]
 
 
-def test_ray_engine_gives_the_local_rows(mixed, random_tiny_run, tmp_path):
-    pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+def test_ray_engine_gives_the_local_rows(mixed, random_tiny_run, tmp_path, local_ray):
     local, ray_out = tmp_path / "local.parquet", tmp_path / "ray.parquet"
     common = {"inputs": inputs(mixed), "every": 2, "model": str(random_tiny_run), "workers": 2}
     run_batch(BatchConfig(out=str(local), **common), quiet=True)
