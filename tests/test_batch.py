@@ -142,6 +142,16 @@ def test_ray_engine_gives_the_local_rows(mixed, random_tiny_run, tmp_path, local
     np.testing.assert_allclose(a[SCORES].to_numpy(float), b[SCORES].to_numpy(float), atol=1e-5)
 
 
+def test_ray_workers_run_at_the_drivers_priority(local_ray):
+    """Ray lowers its workers' priority by 15 unless told otherwise: on shared cores that starved the job."""
+
+    @local_ray.remote(num_cpus=1)
+    def niceness() -> int:
+        return os.nice(0)
+
+    assert local_ray.get(niceness.remote()) == os.nice(0)
+
+
 def test_without_ray_the_ray_engine_says_how_to_install(monkeypatch, tmp_path, capsys):
     from emotion_core.serve.cli import cli
 
