@@ -129,6 +129,21 @@ def random_tiny_run(tmp_path_factory) -> Path:
     return save_run(tmp_path_factory.mktemp("runs") / "tiny-random", build_model("tiny", len(EMOTIONS)), metadata)
 
 
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray for every in-process Ray job of the session, started as a job starts it (2 CPUs): each job
+    finds it running and leaves it so, which saves a Ray start-up per job. Jobs run as subprocesses (the kill
+    tests) start their own, as a user's would."""
+    ray = pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+    from emotion_core.batch.ray_engine import start_local
+
+    if os.environ.get("RAY_ADDRESS"):
+        pytest.skip("RAY_ADDRESS is set: the in-process jobs would run on that cluster")
+    start_local(2)
+    yield ray
+    ray.shutdown()
+
+
 @pytest.fixture(autouse=True)
 def app_entry_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     """AppTest starts Streamlit's legacy pages/ mode afresh on every run(), so every page's route_through_app()

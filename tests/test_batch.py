@@ -129,8 +129,7 @@ def test_bad_output_and_missing_input_are_one_line_errors(tmp_path, random_tiny_
     assert "no such file" in pd.read_parquet(out)["error"].iloc[0]
 
 
-def test_ray_engine_gives_the_local_rows(mixed, random_tiny_run, tmp_path):
-    pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+def test_ray_engine_gives_the_local_rows(mixed, random_tiny_run, tmp_path, local_ray):
     local, ray_out = tmp_path / "local.parquet", tmp_path / "ray.parquet"
     common = {"inputs": inputs(mixed), "every": 2, "model": str(random_tiny_run), "workers": 2}
     run_batch(BatchConfig(out=str(local), **common), quiet=True)
@@ -141,6 +140,16 @@ def test_ray_engine_gives_the_local_rows(mixed, random_tiny_run, tmp_path):
     assert summary.errors == 5
     pd.testing.assert_frame_equal(a.drop(columns=SCORES), b.drop(columns=SCORES))
     np.testing.assert_allclose(a[SCORES].to_numpy(float), b[SCORES].to_numpy(float), atol=1e-5)
+
+
+def test_ray_workers_run_at_the_drivers_priority(local_ray):
+    """Ray lowers its workers' priority by 15 unless told otherwise: on shared cores that starved the job."""
+
+    @local_ray.remote(num_cpus=1)
+    def niceness() -> int:
+        return os.nice(0)
+
+    assert local_ray.get(niceness.remote()) == os.nice(0)
 
 
 def test_without_ray_the_ray_engine_says_how_to_install(monkeypatch, tmp_path, capsys):

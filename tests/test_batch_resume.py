@@ -148,9 +148,10 @@ def test_a_node_workers_rows_are_the_local_engines(photos, clip, local_rows, ran
 # --- kills and reruns -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # a local Ray started twice
-def test_a_ray_job_killed_halfway_resumes_with_the_local_engines_rows(photos, local_rows, random_tiny_run, tmp_path):
-    pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+@pytest.mark.slow  # a subprocess with its own local Ray, killed; the rerun on the session's Ray
+def test_a_ray_job_killed_halfway_resumes_with_the_local_engines_rows(
+    photos, local_rows, random_tiny_run, tmp_path, local_ray, monkeypatch
+):
     out = tmp_path / "ray.parquet"
     command = batch_command([photos], out, random_tiny_run, "ray")
     env = {**os.environ, **SMALL_PARTS}
@@ -163,16 +164,19 @@ def test_a_ray_job_killed_halfway_resumes_with_the_local_engines_rows(photos, lo
     time.sleep(3)
     left = session_processes(child.pid)
     assert not left, f"processes outlived the killed job: {left}"
-    summary = rerun(command, env)
-    assert summary["skipped"] >= written > 0 and summary["units"] == 160 - summary["skipped"]
+    for name, value in SMALL_PARTS.items():
+        monkeypatch.setenv(name, value)
+    config = BatchConfig((str(photos),), str(out), model=str(random_tiny_run), engine="ray", workers=2)
+    summary = run_batch(config, quiet=True)
+    assert summary.skipped >= written > 0 and summary.units == 160 - summary.skipped
     assert_same_rows(rows(out), local_rows["photos"])
 
 
-@pytest.mark.slow  # a subprocess, and a local Ray for the ray case
+@pytest.mark.slow  # a subprocess, and the session's local Ray for the ray case
 @pytest.mark.parametrize("engine", ["local", "ray"])
-def test_a_video_killed_halfway_resumes_past_its_start(engine, clip, local_rows, random_tiny_run, tmp_path):
+def test_a_video_killed_halfway_resumes_past_its_start(engine, clip, local_rows, random_tiny_run, tmp_path, request):
     if engine == "ray":
-        pytest.importorskip("ray", reason="Ray is optional: pip install -r requirements-ray.txt")
+        request.getfixturevalue("local_ray")
     out = tmp_path / "clip.parquet"
     env = {**os.environ, **SMALL_PARTS}
     child = subprocess.Popen(
