@@ -158,15 +158,16 @@ def test_every_error_type_derives_from_emotion_core_error():
     assert all(issubclass(error, errors.EmotionCoreError) for error in defined)
 
 
-def test_the_package_ships_the_default_model():
-    """pyproject's package-data glob covers every file of the shipped model, and the installed layout finds it."""
+def test_the_package_ships_its_models():
+    """pyproject's package-data glob covers every file of the shipped models, and the installed layout finds them."""
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
     globs = config["tool"]["setuptools"]["package-data"]["emotion_core"]
-    shipped = importlib.resources.files("emotion_core") / "models" / "default"
-    files = [Path(str(p)).relative_to(REPO / "emotion_core").as_posix() for p in shipped.iterdir()]
-    assert {"models/default/model.keras", "models/default/metadata.json"} <= set(files)
+    models = importlib.resources.files("emotion_core") / "models"
+    files = [Path(str(p)).relative_to(REPO / "emotion_core").as_posix() for m in models.iterdir() for p in m.iterdir()]
+    for name in ("default", "student"):
+        assert {f"models/{name}/model.keras", f"models/{name}/metadata.json"} <= set(files)
     assert all(any(fnmatch(f, g) for g in globs) for f in files)
-    assert Path(str(shipped)) == paths.DEFAULT_MODEL_DIR
+    assert Path(str(models / "default")) == paths.DEFAULT_MODEL_DIR
 
 
 def test_console_scripts_point_at_the_clis():
