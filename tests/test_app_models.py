@@ -36,7 +36,7 @@ def button(at: AppTest, label: str):
 
 def test_table_lists_the_models(runs):
     at = models_page()
-    assert list(at.dataframe[0].value["model"]) == ["default", "alpha", "beta"]
+    assert list(at.dataframe[0].value["model"]) == ["default", "student", "alpha", "beta"]
 
 
 def test_rename_and_a_refused_clash(runs):
@@ -44,13 +44,13 @@ def test_rename_and_a_refused_clash(runs):
     at.text_input(key="rename_new").input("beta")
     button(at, "Rename").click().run()
     assert "a model or run named 'beta' already exists" in at.error[0].value
-    assert set(list_models()) == {"default", "alpha", "beta"}
+    assert set(list_models()) == {"default", "student", "alpha", "beta"}
 
     at.text_input(key="rename_new").input("gamma")
     button(at, "Rename").click().run()
     assert not at.exception, at.exception
     assert at.success[0].value == "Renamed 'alpha' to 'gamma'."
-    assert list(at.dataframe[0].value["model"]) == ["default", "beta", "gamma"]
+    assert list(at.dataframe[0].value["model"]) == ["default", "student", "beta", "gamma"]
     assert at.session_state["model_name"] == "gamma", "the sidebar follows the renamed model"
     assert json.loads((runs / "gamma" / "metadata.json").read_text())["name"] == "gamma"
 

@@ -20,7 +20,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_table_lists_every_model_with_size(runs):
     table = model_table()
-    assert list(table["model"]) == ["default", "alpha", "beta"]
+    assert list(table["model"]) == ["default", "student", "alpha", "beta"]  # shipped first, then runs
     assert {"accuracy", "created", "architecture", "size_mb"} <= set(table.columns)
     assert (table["size_mb"] > 0).all()
 
@@ -29,7 +29,7 @@ def test_rename_moves_the_folder_and_the_metadata_name(runs):
     target = rename_model("alpha", "gamma_2", SHELL)
     assert target == runs / "gamma_2" and not (runs / "alpha").exists()
     assert json.loads((target / "metadata.json").read_text())["name"] == "gamma_2"
-    assert list(list_models()) == ["default", "beta", "gamma_2"]
+    assert list(list_models()) == ["default", "student", "beta", "gamma_2"]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_rename_moves_the_folder_and_the_metadata_name(runs):
 def test_rename_refusals(runs, old, new, message):
     with pytest.raises(ModelActionError, match=message):
         rename_model(old, new, SHELL)
-    assert set(list_models()) == {"default", "alpha", "beta"}
+    assert set(list_models()) == {"default", "student", "alpha", "beta"}
 
 
 def test_delete_removes_the_run_and_refuses_default_and_unknown(runs):

@@ -200,5 +200,5 @@ def test_the_installed_wheel_predicts_a_photo_from_another_folder(tmp_path):
 
     loaded = json.loads(run([venv / "bin" / "python", "-c", LOAD_FROM_PYTHON], elsewhere, env, 600).stdout)
     assert Path(loaded["file"]).is_relative_to(venv), "emotion_core came from the checkout, not the installed wheel"
-    assert loaded["labels"] == list(EMOTIONS) and loaded["models"] == ["default"]
+    assert loaded["labels"] == list(EMOTIONS) and loaded["models"] == ["default", "student"]
     print(f"wheel built and installed with its dependencies in {installed:.0f} s")

@@ -50,13 +50,13 @@ def test_the_readme_example_runs(tmp_path, monkeypatch, capsys):
     photo = shared_photo("01_happy.png")  # skips, saying why, where ../shared/data is absent
     assert cv2.imwrite(str(tmp_path / "photo.jpg"), cv2.imread(str(photo)))
     shutil.rmtree(tmp_path / "runs", ignore_errors=True)
-    monkeypatch.setenv("EMOTION_RUNS", str(tmp_path / "runs"))  # available_models(): the shipped model only
+    monkeypatch.setenv("EMOTION_RUNS", str(tmp_path / "runs"))  # available_models(): the shipped models only
     monkeypatch.chdir(tmp_path)
 
     exec(compile(readme_example(), "README.md", "exec"), {"__name__": "readme"})
 
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "['default']"
+    assert lines[0] == "['default', 'student']"
     emotion, share, at = lines[1].split(" ", 2)
     assert emotion in EMOTIONS and share.endswith("%") and at.startswith("at (")
     assert len(lines) == 4, "one face in the photo: its line, its scores and its JSON shape"

@@ -45,8 +45,8 @@ def test_memory_stays_flat_over_2000_calls_where_the_binding_grows(raw, face_pho
         grown = _rss_mib() - before
         if detect is raw:
             assert grown < 8, f"{grown:.0f} MiB over 2,000 calls"
-        else:  # the leak this module exists for; if yuface fixes it, this module can go
-            assert grown > 40, f"the binding grew {grown:.0f} MiB: the leak is gone, drop yuface_compat"
+        else:  # the leak this module exists for (36 kB a call: 32-70 MiB measured); if yuface fixes it, it can go
+            assert grown > 16, f"the binding grew {grown:.0f} MiB: the leak is gone, drop yuface_compat"
 
 
 def test_threads_each_get_their_own_rows(raw, face_photos):
