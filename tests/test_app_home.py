@@ -43,7 +43,7 @@ def test_home_shows_the_picked_models_metadata(tmp_path, monkeypatch):
     assert per_class["recall"].to_dict() == {"happy": 0.75, "sad": 0.5}
     assert "happy, sad" in " ".join(m.value for m in at.markdown)
     models = at.dataframe[1].value
-    assert set(models["model"]) == {"default", "my-run"}
+    assert set(models["model"]) == {"default", "student", "my-run"}
 
 
 def test_home_reports_a_broken_model_folder_without_traceback(tmp_path, monkeypatch):
