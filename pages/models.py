@@ -172,13 +172,13 @@ if current_actor().may(Action.MANAGE_MODELS):
         if trained:
             rename_form(trained)
         else:
-            st.info("No trained models yet; the shipped 'default' cannot be renamed.")
+            st.info("No trained models yet; the shipped models cannot be renamed.")
     with right:
         st.subheader("Delete")
         if trained:
             delete_control(trained)
         else:
-            st.info("No trained models yet; the shipped 'default' cannot be deleted.")
+            st.info("No trained models yet; the shipped models cannot be deleted.")
 
     st.subheader("Combine")
     st.caption(

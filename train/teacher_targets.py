@@ -41,7 +41,7 @@ from emotion_core.vision.align import faces_to_batch
 from emotion_core.vision.decode import decode_image
 from emotion_core.vision.detect.detector import FaceDetector
 from train.teacher_cache import CACHE_NAME, cache_key, chunked
-from train.teachers import ALIGNED_POINTS, OnnxTeacher, file_digest, similarity_transform
+from train.teachers import ALIGNED_POINTS, ModelTeacher, OnnxTeacher, file_digest, similarity_transform
 
 logger = logging.getLogger(__name__)
 
@@ -56,28 +56,20 @@ def default_cache_dir() -> Path:
 
 
 class VggTeacher:
-    """The shipped model's raw probabilities for each of its own test-time views, batched."""
+    """The shipped model's raw probabilities for each of its own test-time views (``ModelTeacher.per_view``), under
+    the key the caches were made with."""
 
-    def __init__(self, model_dir: Path = DEFAULT_MODEL_DIR, batch: int = 256) -> None:
-        from emotion_core.classify.predictor import Predictor
-
-        self.predictor = Predictor.load(model_dir)
+    def __init__(self, model_dir: Path = DEFAULT_MODEL_DIR) -> None:
+        self.teacher = ModelTeacher.load(str(model_dir))
+        self.predictor = self.teacher.predictor
         views = self.predictor.views
         assert views is not None  # a loaded Predictor has its card's views
         self.views: TestTimeViews = views
-        self.batch = batch
         self.key = cache_key(file_digest(model_dir / "model.keras"), self.views, self.predictor.card.class_weights)
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:
         """(n, views, classes) float32 probabilities, before the class weights."""
-        out = [self._views(faces[i : i + self.batch]) for i in range(0, len(faces), self.batch)]
-        return np.concatenate(out) if out else np.zeros((0, self.views.count, len(EMOTIONS)), np.float32)
-
-    def _views(self, faces: np.ndarray) -> np.ndarray:
-        forward = self.predictor.forward
-        assert forward is not None
-        probabilities = forward(self.views.expand(faces))
-        return probabilities.reshape(self.views.count, len(faces), -1).transpose(1, 0, 2).astype(np.float32)
+        return self.teacher.per_view(faces)
 
     def summaries(self, per_view: np.ndarray) -> dict[str, np.ndarray]:
         mean = per_view.mean(axis=1)
@@ -87,8 +79,8 @@ class VggTeacher:
 def five_landmarks(detector: FaceDetector, bgr: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray | None:
     """YuNet's five landmarks (its order) for the face at ``box``, read from the detector's first pass.
 
-    ``Detection`` keeps only the eyes; the RAF-DB alignment also needs the nose and mouth corners. The same YuNet run
-    at the same scale is matched to the product's box by overlap.
+    The same YuNet run at the same scale is matched to the product's box by overlap: the landmarks the caches of
+    run1 were made with (``Detection.nose`` and ``mouth`` came later, and a refined detection's eyes differ).
     """
     import warnings
 
@@ -101,13 +93,14 @@ def five_landmarks(detector: FaceDetector, bgr: np.ndarray, box: tuple[int, int,
         confidences, boxes, landmarks = yuface.detect(np.ascontiguousarray(image), conf=0.3)
     best, best_iou = None, 0.3
     for found_box, marks in zip(boxes, landmarks, strict=True):
-        iou = _iou(np.asarray(found_box, np.float64) / scale, np.asarray(box, np.float64))
-        if iou > best_iou:
-            best, best_iou = np.asarray(marks, np.float32).reshape(5, 2) / scale, iou
+        shared = _iou(np.asarray(found_box, np.float64) / scale, np.asarray(box, np.float64))
+        if shared > best_iou:
+            best, best_iou = np.asarray(marks, np.float32).reshape(5, 2) / scale, shared
     return best
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two float (x, y, w, h) boxes (``tracking.iou`` takes integer ``Box``es)."""
     w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
     h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
     if w <= 0 or h <= 0:

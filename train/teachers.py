@@ -76,12 +76,17 @@ class ModelTeacher:
         return tuple(self.predictor.labels)
 
     def probabilities(self, faces: np.ndarray) -> np.ndarray:
+        return self.per_view(faces).mean(axis=1)
+
+    def per_view(self, faces: np.ndarray) -> np.ndarray:
+        """(n, views, classes) float32: each view's raw probabilities, ``batch_size`` faces per model call."""
         views, forward = self.predictor.views, self.predictor.forward
-        out = [
-            views.average(forward(views.expand(chunk)), len(chunk))
-            for chunk in (faces[i : i + self.batch_size] for i in range(0, len(faces), self.batch_size))
-        ]
-        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, len(self.labels)), np.float32)
+        out = []
+        for i in range(0, len(faces), self.batch_size):
+            chunk = faces[i : i + self.batch_size]
+            probabilities = forward(views.expand(chunk)).reshape(views.count, len(chunk), -1)
+            out.append(probabilities.transpose(1, 0, 2).astype(np.float32))
+        return np.concatenate(out) if out else np.zeros((0, views.count, len(self.labels)), np.float32)
 
 
 @dataclass
